@@ -1,0 +1,129 @@
+/**
+ * The one choke point every command passes through, RESP or admin API, in Redis 7.2's order
+ * (server.c processCommand):
+ *
+ * 1. "post" / "host:" (an HTTP request sent to the RESP port): close silently.
+ * 2. Lookup: "ERR unknown command '<name>', with args beginning with: '<a>' ..." (names and args
+ *    cut to 128 bytes), or for a container "ERR unknown subcommand '<sub>'. Try <CMD> HELP.".
+ * 3. Arity: "ERR wrong number of arguments for '<full name>' command".
+ * 4. Auth gate: "NOAUTH Authentication required." unless the command is no-auth.
+ * 5. Inside MULTI, a no-multi command: "ERR Command not allowed inside a transaction".
+ * 6. ACL check (the ACL engine writes the ACL LOG entry and the NOPERM text).
+ * 7. Disk error: writes are refused with "MISCONF ..." while the journal is failing.
+ * 8. RESP2 subscribed mode: only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET.
+ * 9. MULTI: anything but EXEC/DISCARD/MULTI/WATCH/QUIT/RESET is queued ("QUEUED").
+ * 10. call(): run the handler, count stats, journal the write if the data changed.
+ * Every rejection at steps 2-8 inside MULTI flags the transaction (EXEC answers EXECABORT).
+ */
+import { BLOCKED, COMMANDS, type Command } from "./commands/table.ts";
+import { ErrorReply, QUEUED, type Reply } from "./resp/reply.ts";
+import type { Client } from "./client.ts";
+
+function cut(s: string, n = 128): string {
+  return s.length > n ? s.slice(0, n) : s;
+}
+
+/** Find the command for argv, or the error reply Redis gives. */
+export function lookup(argv: string[]): Command | ErrorReply {
+  const name = argv[0];
+  const base = COMMANDS.get(name.toLowerCase());
+  if (base === undefined) {
+    let args = "";
+    for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${cut(argv[i], 128 - args.length)}' `;
+    return new ErrorReply(`ERR unknown command '${cut(name)}', with args beginning with: ${args}`);
+  }
+  if (base.subcommands === null || argv.length < 2) return base;
+  const sub = base.subcommands.get(argv[1].toLowerCase());
+  if (sub === undefined) {
+    return new ErrorReply(`ERR unknown subcommand '${cut(argv[1])}'. Try ${base.name.toUpperCase()} HELP.`);
+  }
+  return sub;
+}
+
+export function arityOk(cmd: Command, argc: number): boolean {
+  return cmd.arity > 0 ? argc === cmd.arity : argc >= -cmd.arity;
+}
+
+const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
+const SUBSCRIBE_OK = new Set(["subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"]);
+
+function reject(c: Client, cmd: Command | null, e: ErrorReply): ErrorReply {
+  if (c.multi !== null) c.multiError = true;
+  if (cmd) cmd.rejected++;
+  c.server.countError(e.message);
+  return e;
+}
+
+/** Run argv for client c through every check; returns the reply (or BLOCKED). */
+export function dispatch(c: Client, argv: string[]): Reply | typeof BLOCKED {
+  const server = c.server;
+  const found = lookup(argv);
+  if (found instanceof ErrorReply) {
+    const n = argv[0].toLowerCase();
+    if (n === "post" || n === "host:") {
+      server.log("warning", "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+      c.destroy();
+      return null;
+    }
+    return reject(c, null, found);
+  }
+  const cmd = found;
+  c.lastCommand = cmd.name;
+  if (!arityOk(cmd, argv.length)) {
+    return reject(c, cmd, new ErrorReply(`ERR wrong number of arguments for '${cmd.name}' command`));
+  }
+  if (!cmd.noAuth && server.acl.authRequired(c)) {
+    return reject(c, cmd, new ErrorReply("NOAUTH Authentication required."));
+  }
+  if (c.multi !== null && cmd.noMulti) {
+    return reject(c, cmd, new ErrorReply("ERR Command not allowed inside a transaction"));
+  }
+  const denied = server.acl.checkCommand(c, cmd, argv, c.multi !== null ? "multi" : "toplevel");
+  if (denied !== null) return reject(c, cmd, denied);
+  if (cmd.write && server.persistFailed()) {
+    return reject(c, cmd, new ErrorReply(server.misconfError()));
+  }
+  if (c.proto === 2 && c.inSubscribeMode && !SUBSCRIBE_OK.has(cmd.parent ? cmd.parent.name : cmd.name)) {
+    return reject(
+      c,
+      cmd,
+      new ErrorReply(`ERR Can't execute '${cmd.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
+    );
+  }
+  if (c.multi !== null && !MULTI_IMMEDIATE.has(cmd.name)) {
+    c.multi.push({ cmd, argv });
+    return QUEUED;
+  }
+  return call(c, cmd, argv);
+}
+
+/**
+ * Run a command that passed the checks: the handler, stats, and the journal.
+ * A write is journaled when it changed the data (server.dirty moved), as the handler's
+ * deterministic rewrite (c.propagate) when it set one, else as argv.
+ */
+export function call(c: Client, cmd: Command, argv: string[]): Reply | typeof BLOCKED {
+  const server = c.server;
+  const dirty = server.dirty;
+  c.propagate = null;
+  c.current = cmd;
+  const t0 = performance.now();
+  let r: Reply | typeof BLOCKED;
+  try {
+    r = cmd.handler(c, argv);
+  } catch (e) {
+    server.log("warning", `command ${cmd.name} failed: ${(e as Error).stack ?? e}`);
+    r = new ErrorReply("ERR internal error");
+  }
+  cmd.usec += (performance.now() - t0) * 1000;
+  if (r === BLOCKED) return r;
+  cmd.calls++;
+  if (r instanceof ErrorReply) {
+    cmd.failed++;
+    server.countError(r.message);
+  }
+  if (server.dirty !== dirty && (cmd.write || c.propagate !== null)) {
+    server.journal(c, c.propagate ?? [argv]);
+  }
+  return r;
+}

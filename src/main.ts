@@ -1,0 +1,253 @@
+/**
+ * The composition root and CLI: `aki server [config-file] [--directive value ...]`,
+ * `aki check FILE [--fix]`, `aki --version`, `aki --help`.
+ *
+ * Order at startup: config file, then command-line flags (every directive is a flag, as with
+ * redis-server) -> the data file is replayed -> ACL users load (aclfile or `user` lines,
+ * all-or-nothing) -> listeners open, one line each. SIGINT/SIGTERM close listeners and clients
+ * and flush the journal. Any startup error prints one clear line and exits with status 1.
+ *
+ * This is the only module in src/ that imports transports/.
+ */
+import { parseArgs } from "node:util";
+import { readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { Config, DIRECTIVES, parseConfigText } from "./config.ts";
+import { Server, AKI_VERSION, REDIS_VERSION } from "./server.ts";
+import { splitArgs } from "./resp/parser.ts";
+import { FilePersistence } from "./persist/file.ts";
+import { checkFile } from "./persist/check.ts";
+import type { Listener, Transport } from "../transports/types.ts";
+import * as proc from "../transports/process.ts";
+
+const HELP = `aki ${AKI_VERSION}: a Redis ${REDIS_VERSION}-compatible server with Redis's ACL model
+
+Usage:
+  aki server [config-file] [--directive value ...]   start the server
+  aki check FILE [--fix]                             verify a data file (--fix truncates a torn tail)
+  aki --version | --help
+
+Common flags (every redis.conf directive is also a flag):
+  --port N              RESP port (default 6379; 0 = no TCP)
+  --bind ADDR [...]     addresses to listen on (default 127.0.0.1)
+  --unixsocket PATH     also listen on a unix socket (--unixsocketperm 700)
+  --dbfile PATH         data file (default data.aki in --dir; ":memory:" keeps no file)
+  --dir DIR             working directory for the data file (default: current directory)
+  --appendfsync always|everysec|no
+  --requirepass PASS    password of the default user
+  --aclfile PATH        ACL users file (loaded at startup, ACL LOAD / ACL SAVE)
+  --admin-port N        HTTP admin API port (0 = off, the default); --admin-bind ADDR
+  --config FILE         read a redis.conf-style file
+  --transport node      use node:net even under Deno or Bun
+`;
+
+function detectRuntime(): "node" | "deno" | "bun" {
+  if ("Bun" in globalThis) return "bun";
+  if ("Deno" in globalThis) return "deno";
+  return "node";
+}
+
+async function loadTransport(name: string): Promise<Transport> {
+  if (name === "bun") return (await import("../transports/bun.ts")).transport;
+  if (name === "deno") return (await import("../transports/deno.ts")).transport;
+  return (await import("../transports/node.ts")).transport;
+}
+
+function fail(msg: string): never {
+  proc.stderr(msg);
+  return proc.exit(1);
+}
+
+/** Read a redis.conf-style file into config; `user` lines are kept for the ACL engine. */
+function applyConfigFile(config: Config, file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, "latin1");
+  } catch (e) {
+    fail(`Fatal error, can't open config file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  config.file = resolve(file);
+  let lines;
+  try {
+    lines = parseConfigText(text, file, splitArgs);
+  } catch (e) {
+    fail(`*** FATAL CONFIG FILE ERROR *** ${(e as Error).message}`);
+  }
+  for (const { line, args, text: raw } of lines) {
+    const name = args[0].toLowerCase();
+    if (name === "user") {
+      config.userLines.push({ file, line, text: raw });
+      continue;
+    }
+    if (name === "include") {
+      applyConfigFile(config, args[1]);
+      continue;
+    }
+    if (name === "rename-command" || name === "loadmodule") {
+      fail(`*** FATAL CONFIG FILE ERROR *** ${file}:${line}: '${name}' is not supported by aki`);
+    }
+    try {
+      config.setRaw(name, args.slice(1).join(" "));
+    } catch (e) {
+      fail(`*** FATAL CONFIG FILE ERROR *** ${file}:${line}: >>> '${raw}': ${(e as Error).message}`);
+    }
+  }
+}
+
+async function serverMain(args: string[]): Promise<void> {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+    config: { type: "string" },
+    transport: { type: "string" },
+    help: { type: "boolean" },
+  };
+  for (const d of DIRECTIVES) {
+    options[d.name] = { type: "string", multiple: true };
+    if (d.alias) options[d.alias] = { type: "string", multiple: true };
+  }
+  options["user"] = { type: "string", multiple: true };
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    fail(`aki server: ${(e as Error).message}\nRun 'aki --help' for the flags.`);
+  }
+  if (parsed.values.help) {
+    proc.stdout(HELP);
+    return;
+  }
+  const config = new Config();
+  const configFile = (parsed.values.config as string | undefined) ?? parsed.positionals[0];
+  if (parsed.positionals.length > 1) fail(`aki server: unexpected argument '${parsed.positionals[1]}'`);
+  if (configFile) applyConfigFile(config, configFile);
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (name === "config" || name === "transport" || name === "help") continue;
+    if (name === "user") {
+      for (const v of value as string[]) config.userLines.push({ file: "command line", line: 0, text: `user ${v}` });
+      continue;
+    }
+    // A directive with several values (--bind a b) arrives as several flags or one joined string.
+    const v = (value as string[]).join(" ");
+    try {
+      config.setRaw(name, v);
+    } catch (e) {
+      fail(`aki server: --${name} ${v}: ${(e as Error).message}`);
+    }
+  }
+
+  const runtime = detectRuntime();
+  const transportName = (parsed.values.transport as string | undefined) ?? runtime;
+  if (!["node", "deno", "bun"].includes(transportName)) fail(`aki server: unknown transport '${transportName}' (node, deno or bun)`);
+  if (transportName !== "node" && transportName !== runtime) fail(`aki server: the ${transportName} transport needs the ${transportName} runtime`);
+  const transport = await loadTransport(transportName);
+
+  const server = new Server({
+    config,
+    runtime,
+    pid: proc.pid,
+    usage: proc.usage,
+    os: proc.osName,
+    executable: proc.execPath(),
+    exit: (code) => proc.exit(code),
+    writeFile: (p, t) => writeFileSync(p, t, "latin1"),
+    readFile: (p) => readFileSync(p, "latin1"),
+    logger: (l) => proc.stdout(l),
+  });
+
+  // The data file.
+  const dbfile = config.str("dbfile");
+  if (dbfile !== ":memory:") {
+    const dir = config.str("dir") || proc.cwd();
+    const path = isAbsolute(dbfile) ? dbfile : join(dir, dbfile);
+    server.dbfile = path;
+    proc.ignoreFileSizeSignal();
+    const store = new FilePersistence(path, config.str("appendfsync") as "always" | "everysec" | "no");
+    try {
+      store.open((rec) => server.replay(rec), (line) => server.log("warning", line));
+    } catch (e) {
+      fail(`aki: cannot load data file: ${(e as Error).message}`);
+    }
+    server.persist = store;
+  }
+
+  // ACL users.
+  const aclError = server.acl.loadAtStartup?.();
+  if (aclError) fail(`aki: ${aclError}`);
+
+  // Listeners.
+  const listeners: Listener[] = [];
+  const port = config.num("port");
+  const where = `store ${server.dbfile}, ${server.acl.users.size} user${server.acl.users.size === 1 ? "" : "s"}, ${transport.name} transport on ${runtime}`;
+  try {
+    if (port !== 0) {
+      for (const host of config.str("bind").split(/\s+/).filter(Boolean)) {
+        const h = host.startsWith("-") ? host.slice(1) : host;
+        const l = await transport.listenTcp(server, h, port);
+        listeners.push(l);
+        server.log("notice", `aki ${AKI_VERSION} listening on ${l.address} (${where})`);
+      }
+    }
+    const unix = config.str("unixsocket");
+    if (unix) {
+      const l = await transport.listenUnix(server, unix, config.num("unixsocketperm"));
+      listeners.push(l);
+      server.log("notice", `aki ${AKI_VERSION} listening on unix socket ${l.address} (${where})`);
+    }
+    const adminPort = config.num("admin-port");
+    if (adminPort !== 0) {
+      const { createAdminApp } = await import("./admin/app.ts");
+      const app = createAdminApp(server);
+      const l = await transport.serveHttp(app.fetch, config.str("admin-bind"), adminPort);
+      listeners.push(l);
+      server.log("notice", `aki admin API listening on http://${l.address}`);
+    }
+  } catch (e) {
+    fail(`aki: could not listen: ${(e as Error).message}`);
+  }
+  if (listeners.length === 0) fail("aki: nothing to listen on (--port 0 and no --unixsocket)");
+  server.onShutdown = async () => {
+    await Promise.all(listeners.map((l) => l.close().catch(() => {})));
+  };
+  server.startCron();
+
+  let stopping = false;
+  proc.onSignals(["SIGINT", "SIGTERM"], (sig) => {
+    if (stopping) return;
+    stopping = true;
+    server.log("warning", `Received ${sig}, shutting down`);
+    void server.shutdown().then(() => {
+      server.log("warning", "aki is now ready to exit, bye bye...");
+      proc.exit(0);
+    });
+  });
+}
+
+function checkMain(args: string[]): void {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { fix: { type: "boolean" } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    fail(`aki check: ${(e as Error).message}`);
+  }
+  const file = parsed.positionals[0];
+  if (!file) fail("usage: aki check FILE [--fix]");
+  const r = checkFile(file, !!parsed.values.fix);
+  proc.stdout(r.message);
+  proc.exit(r.ok ? 0 : 1);
+}
+
+export async function main(args: string[]): Promise<void> {
+  const [cmd, ...rest] = args;
+  if (cmd === "--version" || cmd === "-v" || cmd === "version") {
+    proc.stdout(`aki ${AKI_VERSION} (redis ${REDIS_VERSION} compatible)`);
+    return;
+  }
+  if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
+    proc.stdout(HELP);
+    return;
+  }
+  if (cmd === "server") return serverMain(rest);
+  if (cmd === "check") return checkMain(rest);
+  fail(`aki: unknown command '${cmd}'\nRun 'aki --help' for usage.`);
+}
+
+await main(proc.argv());

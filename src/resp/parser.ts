@@ -1,0 +1,336 @@
+/**
+ * Incremental RESP request parser: multibulk (`*N\r\n$L\r\n...`) and inline commands,
+ * pipelined, split at any byte, binary-safe.
+ *
+ * Contract: `push(chunk)` appends bytes; `next()` returns the next complete command as an
+ * argv of binary strings (one char per byte, latin1), `null` when more bytes are needed, or a
+ * {@link ProtocolError} after which the connection must answer `-ERR <message>` and close.
+ * A zero-length multibulk (`*0`, `*-1`) or an empty inline line yields no command.
+ *
+ * Limits, as Redis 7.2 (networking.c) applies them:
+ * - no newline within 64 KB of an inline request: "Protocol error: too big inline request";
+ *   of a multibulk count: "too big mbulk count string"; of a bulk count: "too big bulk count string";
+ * - a multibulk count that is not an integer or exceeds 1024*1024*1024: "invalid multibulk length";
+ * - a bulk count that is not an integer, negative, or over proto-max-bulk-len: "invalid bulk length";
+ * - before authentication, more than 10 arguments: "unauthenticated multibulk length", a bulk
+ *   over 16384 bytes: "unauthenticated bulk length";
+ * - a byte other than '$' where a bulk count starts: "expected '$', got 'x'";
+ * - inline quoting errors: "unbalanced quotes in request".
+ * A declared length never allocates up front: bytes are kept as they arrive and joined once
+ * complete, so memory follows what was really sent.
+ */
+import { Buffer } from "node:buffer";
+
+export class ProtocolError {
+  constructor(readonly message: string) {}
+}
+
+const INLINE_MAX = 64 * 1024;
+const MBULK_MAX = 1024 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+const CR = 13;
+const LF = 10;
+
+/**
+ * Parse a strictly formatted signed decimal as Redis's string2ll does (no '+', no spaces,
+ * no leading zeros). Returns NaN when invalid.
+ */
+function parseLen(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len <= 0 || len > 20) return NaN;
+  let i = start;
+  let neg = false;
+  if (buf[i] === 45 /* - */) {
+    neg = true;
+    i++;
+    if (i === end) return NaN;
+  }
+  if (buf[i] === 48 /* 0 */) return len === 1 ? 0 : NaN;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return neg ? -n : n;
+}
+
+export class RequestParser {
+  /** Set by the session: limits apply to clients that have not authenticated. */
+  unauthenticated = false;
+  /** proto-max-bulk-len. */
+  maxBulkLen = 512 * 1024 * 1024;
+
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  // Multibulk state.
+  private argc = 0; // remaining bulks in the current multibulk, 0 = between commands
+  private argv: string[] = [];
+  private bulkLen = -1; // length of the bulk being read, -1 = reading its header
+  // Large bulk accumulation (avoid O(n^2) concatenation and up-front allocation).
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  /** buf is the transport's memory, to be copied before we wait for more input. */
+  private borrowed = false;
+
+  /** Bytes received but not yet consumed (for client-query-buffer-limit and CLIENT LIST qbuf). */
+  get buffered(): number {
+    return this.buf.length - this.pos + this.partsLen;
+  }
+
+  /**
+   * Append received bytes. With `borrowed`, the caller will reuse `chunk`'s memory after
+   * this call returns, so whatever the parser keeps past the next null from next() is copied.
+   */
+  push(chunk: Uint8Array, borrowed = false): void {
+    const b = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.borrowed = borrowed;
+    if (this.bulkLen > INLINE_MAX && this.argc > 0) {
+      if (borrowed) {
+        this.parts.push(Buffer.from(b));
+        this.partsLen += b.length;
+        if (this.partsLen >= this.bulkLen + 2) {
+          this.buf = Buffer.concat(this.parts, this.partsLen);
+          this.pos = 0;
+          this.parts = [];
+          this.partsLen = 0;
+          this.borrowed = false;
+        }
+        return;
+      }
+      // Reading a large bulk: keep the chunk aside until the bulk is complete.
+      if (this.pos < this.buf.length) {
+        this.parts.push(this.buf.subarray(this.pos));
+        this.partsLen += this.buf.length - this.pos;
+      }
+      this.buf = EMPTY;
+      this.pos = 0;
+      this.parts.push(b);
+      this.partsLen += b.length;
+      if (this.partsLen >= this.bulkLen + 2) {
+        this.buf = Buffer.concat(this.parts, this.partsLen);
+        this.parts = [];
+        this.partsLen = 0;
+      }
+      return;
+    }
+    if (this.pos >= this.buf.length) {
+      this.buf = b;
+    } else {
+      // Copy: the transport may reuse its read buffer.
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), b]);
+    }
+    this.pos = 0;
+  }
+
+  /** Drop everything buffered (used on RESET of a protocol-errored client, and on close). */
+  clear(): void {
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.argc = 0;
+    this.argv = [];
+    this.bulkLen = -1;
+    this.parts = [];
+    this.partsLen = 0;
+  }
+
+  next(): string[] | null | ProtocolError {
+    for (;;) {
+      if (this.partsLen > 0) return null;
+      const buf = this.buf;
+      if (this.argc === 0) {
+        if (this.pos >= buf.length) return null;
+        if (buf[this.pos] !== 42 /* * */) {
+          const r = this.inline();
+          if (r === undefined) continue; // empty line
+          return r;
+        }
+        const nl = buf.indexOf(CR, this.pos);
+        if (nl < 0) {
+          if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big mbulk count string");
+          this.compact();
+          return null;
+        }
+        if (nl + 1 >= buf.length) {
+          this.compact(); // need the '\n' too
+          return null;
+        }
+        const n = parseLen(buf, this.pos + 1, nl);
+        if (Number.isNaN(n) || n > MBULK_MAX) return new ProtocolError("Protocol error: invalid multibulk length");
+        if (n > 10 && this.unauthenticated) return new ProtocolError("Protocol error: unauthenticated multibulk length");
+        this.pos = nl + 2;
+        if (n <= 0) continue;
+        this.argc = n;
+        this.argv = [];
+        this.bulkLen = -1;
+      }
+      // Read bulks.
+      while (this.argc > 0) {
+        if (this.bulkLen < 0) {
+          if (this.pos >= buf.length) {
+            this.compact();
+            return null;
+          }
+          const nl = buf.indexOf(CR, this.pos);
+          if (nl < 0) {
+            if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big bulk count string");
+            this.compact();
+            return null;
+          }
+          if (nl + 1 >= buf.length) {
+            this.compact();
+            return null;
+          }
+          if (buf[this.pos] !== 36 /* $ */) {
+            return new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(buf[this.pos])}'`);
+          }
+          const n = parseLen(buf, this.pos + 1, nl);
+          if (Number.isNaN(n) || n < 0 || n > this.maxBulkLen) return new ProtocolError("Protocol error: invalid bulk length");
+          if (n > 16384 && this.unauthenticated) return new ProtocolError("Protocol error: unauthenticated bulk length");
+          this.pos = nl + 2;
+          this.bulkLen = n;
+        }
+        const need = this.bulkLen + 2;
+        if (buf.length - this.pos < need) {
+          if (this.bulkLen > INLINE_MAX) {
+            // Switch to accumulation mode for this large bulk.
+            if (this.pos < buf.length) {
+              const tail = buf.subarray(this.pos);
+              this.parts.push(this.borrowed ? Buffer.from(tail) : tail);
+              this.partsLen = buf.length - this.pos;
+            }
+            this.borrowed = false;
+            this.buf = EMPTY;
+            this.pos = 0;
+          } else {
+            this.compact();
+          }
+          return null;
+        }
+        this.argv.push(buf.toString("latin1", this.pos, this.pos + this.bulkLen));
+        this.pos += need;
+        this.bulkLen = -1;
+        this.argc--;
+      }
+      const argv = this.argv;
+      this.argv = [];
+      if (this.pos >= buf.length) {
+        this.buf = EMPTY;
+        this.pos = 0;
+      }
+      return argv;
+    }
+  }
+
+  /** Stop borrowing the transport's memory (call after the last next() of a read). */
+  detach(): void {
+    if (this.borrowed) this.compact();
+  }
+
+  /** Keep only the unconsumed tail so a long-lived buffer does not pin memory (or a borrowed one). */
+  private compact(): void {
+    if (this.borrowed) {
+      this.buf = Buffer.from(this.buf.subarray(this.pos));
+      this.pos = 0;
+      this.borrowed = false;
+    } else if (this.pos > 0 && this.pos > (this.buf.length >> 1)) {
+      this.buf = Buffer.from(this.buf.subarray(this.pos));
+      this.pos = 0;
+    }
+  }
+
+  /** Parse one inline line. undefined = empty line consumed. */
+  private inline(): string[] | null | ProtocolError | undefined {
+    const buf = this.buf;
+    const nl = buf.indexOf(LF, this.pos);
+    if (nl < 0) {
+      if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big inline request");
+      this.compact();
+      return null;
+    }
+    let end = nl;
+    if (end > this.pos && buf[end - 1] === CR) end--;
+    const line = buf.toString("latin1", this.pos, end);
+    this.pos = nl + 1;
+    if (this.pos >= buf.length) {
+      this.buf = EMPTY;
+      this.pos = 0;
+    }
+    const args = splitArgs(line);
+    if (args === null) return new ProtocolError("Protocol error: unbalanced quotes in request");
+    if (args.length === 0) return undefined;
+    return args;
+  }
+}
+
+function isHex(c: string): boolean {
+  return /^[0-9a-fA-F]$/.test(c);
+}
+
+/**
+ * Split an inline request line into arguments the way redis-cli and Redis's inline parser do:
+ * whitespace separates, "double quotes" understand \n \r \t \b \a \\ \" and \xHH escapes,
+ * 'single quotes' understand only \'. A closing quote must be followed by a space or the end.
+ * Returns null on unbalanced quotes.
+ */
+export function splitArgs(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  const isSpace = (c: string) => c === " " || c === "\n" || c === "\r" || c === "\t" || c === "\v" || c === "\f";
+  for (;;) {
+    while (i < n && isSpace(line[i])) i++;
+    if (i >= n) return out;
+    let cur = "";
+    let inq = false; // double quotes
+    let insq = false; // single quotes
+    for (;;) {
+      if (inq) {
+        if (i >= n) return null;
+        const c = line[i];
+        if (c === "\\" && line[i + 1] === "x" && i + 3 < n + 0 && isHex(line[i + 2] ?? "") && isHex(line[i + 3] ?? "")) {
+          cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+          i += 4;
+          continue;
+        }
+        if (c === "\\" && i + 1 < n) {
+          const e = line[i + 1];
+          cur += e === "n" ? "\n" : e === "r" ? "\r" : e === "t" ? "\t" : e === "b" ? "\b" : e === "a" ? "\x07" : e;
+          i += 2;
+          continue;
+        }
+        if (c === '"') {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          i++;
+          break;
+        }
+        cur += c;
+        i++;
+      } else if (insq) {
+        if (i >= n) return null;
+        const c = line[i];
+        if (c === "\\" && line[i + 1] === "'") {
+          cur += "'";
+          i += 2;
+          continue;
+        }
+        if (c === "'") {
+          if (i + 1 < n && !isSpace(line[i + 1])) return null;
+          i++;
+          break;
+        }
+        cur += c;
+        i++;
+      } else {
+        if (i >= n) break;
+        const c = line[i];
+        if (isSpace(c)) break;
+        if (c === '"') inq = true;
+        else if (c === "'") insq = true;
+        else cur += c;
+        i++;
+      }
+    }
+    out.push(cur);
+  }
+}

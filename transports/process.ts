@@ -1,0 +1,42 @@
+/**
+ * Process facilities (arguments, exit, signals, resource use) through node:process, which
+ * Node, Deno and Bun all provide. Kept here so src/ never touches the process.
+ */
+import process from "node:process";
+import os from "node:os";
+import type { Usage } from "../src/server.ts";
+
+export const argv = (): string[] => process.argv.slice(2);
+export const exit = (code: number): never => process.exit(code);
+export const pid = process.pid;
+export const cwd = (): string => process.cwd();
+export const execPath = (): string => process.execPath;
+export const osName = `${os.type()} ${os.release()} ${os.arch()}`;
+
+export function onSignals(signals: string[], fn: (sig: string) => void): void {
+  for (const s of signals) {
+    try {
+      process.on(s as NodeJS.Signals, () => fn(s));
+    } catch { /* not supported on this runtime */ }
+  }
+}
+
+/** Ignore SIGXFSZ so exceeding `ulimit -f` surfaces as EFBIG on write instead of killing us. */
+export function ignoreFileSizeSignal(): void {
+  try {
+    process.on("SIGXFSZ" as NodeJS.Signals, () => {});
+  } catch { /* not supported */ }
+}
+
+export function usage(): Usage {
+  const m = process.memoryUsage();
+  const c = process.cpuUsage();
+  return { rss: m.rss, heap: m.heapUsed, total: os.totalmem(), cpuUser: c.user / 1e6, cpuSys: c.system / 1e6 };
+}
+
+export function stdout(line: string): void {
+  process.stdout.write(line + "\n");
+}
+export function stderr(line: string): void {
+  process.stderr.write(line + "\n");
+}
