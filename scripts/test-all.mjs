@@ -41,7 +41,8 @@ function run(runtime, cmd, argv, parse) {
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
-  const text = (r.stdout ?? "") + (r.stderr ?? "");
+  // deno colours its output even with NO_COLOR in some versions: strip escapes before reading.
+  const text = ((r.stdout ?? "") + (r.stderr ?? "")).replace(/\x1b\[[0-9;]*m/g, "");
   process.stdout.write(text);
   const counts = parse(text);
   if (!counts) {
@@ -64,8 +65,12 @@ for (const rt of order) {
     });
   } else if (rt === "deno") {
     run("deno", bin("deno"), ["test", "-A", "--no-check", ...files], (t) => {
-      const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(t);
-      return m ? { pass: Number(m[1]), fail: Number(m[2]) } : null;
+      // Deno counts describe() blocks as tests and test() inside them as steps: count the steps.
+      const m = /(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/.exec(t);
+      if (!m) return null;
+      const pass = m[2] !== undefined ? Number(m[2]) : Number(m[1]);
+      const fail = m[4] !== undefined ? Number(m[4]) : Number(m[3]);
+      return { pass, fail };
     });
   } else {
     for (const mode of ["--node", "--tests"]) {

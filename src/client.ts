@@ -10,7 +10,7 @@
  */
 import { Buffer } from "node:buffer";
 import { RequestParser, ProtocolError } from "./resp/parser.ts";
-import { encode, ErrorReply, type Reply } from "./resp/reply.ts";
+import { encode, ErrorReply, NO_REPLY, type Reply } from "./resp/reply.ts";
 import { BLOCKED, type Command } from "./commands/table.ts";
 import type { Server } from "./server.ts";
 import type { Db } from "./store/keyspace.ts";
@@ -78,7 +78,8 @@ export class Client {
   multiError = false;
   /** A WATCHed key changed: EXEC answers a null array. */
   dirtyCas = false;
-  watched = new Map<string, { db: number; key: string }>();
+  /** WATCHed keys by "db\0key"; `expired`: the key was already expired when WATCHed (logically absent). */
+  watched = new Map<string, { db: number; key: string; expired?: boolean }>();
   /** Running queued commands of EXEC (blocking commands answer as if timed out). */
   inExec = false;
   /** Inside EXEC: journal entries are collected into one group record. */
@@ -124,7 +125,8 @@ export class Client {
     return this.db.index;
   }
 
-  get closed(): boolean {
+  /** The connection is gone (closed by either side). */
+  get gone(): boolean {
     return this.isClosed;
   }
 
@@ -161,6 +163,9 @@ export class Client {
     this.flush();
   }
 
+  /** While this client's own command runs: pushes for it, sent after the command's reply. */
+  private deferredPushes: string | null = null;
+
   /** A command parsed but held back by CLIENT PAUSE. */
   private pausedArgv: string[] | null = null;
 
@@ -186,9 +191,17 @@ export class Client {
 
   private run(argv: string[]): void {
     this.commands++;
+    this.deferredPushes = "";
     const reply = dispatch(this, argv);
-    if (reply === BLOCKED) return;
+    const pushes = this.deferredPushes;
+    this.deferredPushes = null;
+    if (reply === BLOCKED) {
+      this.out += pushes;
+      return;
+    }
     this.reply(reply);
+    // Pushes for this client produced by its own command follow the reply (Redis 7.2).
+    this.out += pushes;
     this.server.afterCommand();
   }
 
@@ -203,6 +216,7 @@ export class Client {
 
   /** Queue a reply, honouring CLIENT REPLY OFF/SKIP. */
   reply(r: Reply): void {
+    if (r === NO_REPLY) return;
     if (this.replyMode !== "on" || this.skipNext) {
       if (this.skipNext) this.skipNext = false;
       return;
@@ -217,7 +231,11 @@ export class Client {
 
   /** Send queued replies: one write per batch; held back while the journal syncs (appendfsync always). */
   flush(): void {
-    if (this.out === "" || this.isClosed) return;
+    if (this.isClosed) return;
+    if (this.out === "") {
+      if (this.closing && this.held === null) this.peer.close();
+      return;
+    }
     const data = this.out;
     this.out = "";
     if (this.needsDurable) {
@@ -261,7 +279,7 @@ export class Client {
       return;
     }
     const limits = this.server.outputLimits;
-    const [hard, soft, secs] = this.inSubscribeMode && this.proto === 2 ? limits.pubsub : limits.normal;
+    const [hard, soft, secs] = this.inSubscribeMode ? limits.pubsub : limits.normal;
     const now = Date.now();
     let over = hard > 0 && pending >= hard;
     if (!over && soft > 0 && pending >= soft) {
@@ -278,6 +296,10 @@ export class Client {
   /** Send a push message (pub/sub, invalidation) now. */
   push(r: Reply): void {
     if (this.isClosed) return;
+    if (this.deferredPushes !== null) {
+      this.deferredPushes += encode(r, this.proto);
+      return;
+    }
     this.out += encode(r, this.proto);
     this.flush();
   }
@@ -317,10 +339,21 @@ export class Client {
     if (this.inExec) return onTimeout; // commands inside MULTI/EXEC never block
     this.blocked = { cmd, argv, db: this.dbIndex, keys, timer: null, onTimeout };
     if (timeoutMs > 0) {
-      this.blocked.timer = setTimeout(() => this.server.unblock(this, true), timeoutMs);
+      this.armBlockTimer(this.blocked, Date.now() + timeoutMs);
     }
     this.server.blockClient(this);
     return BLOCKED;
+  }
+
+  /** Timers cap at 2^31-1 ms: a longer block timeout re-arms until its deadline. */
+  private armBlockTimer(b: BlockState, deadline: number): void {
+    const left = deadline - Date.now();
+    const MAX_TIMER = 2147483647;
+    b.timer = setTimeout(() => {
+      if (this.blocked !== b) return;
+      if (left > MAX_TIMER) this.armBlockTimer(b, deadline);
+      else this.server.unblock(this, true);
+    }, Math.min(Math.max(left, 1), MAX_TIMER));
   }
 
   /** Run a command directly (used by EXEC and re-tries of blocked commands). */

@@ -16,7 +16,7 @@
  * Every rejection at steps 2-8 inside MULTI flags the transaction (EXEC answers EXECABORT).
  */
 import { BLOCKED, COMMANDS, type Command } from "./commands/table.ts";
-import { ErrorReply, QUEUED, type Reply } from "./resp/reply.ts";
+import { ErrorReply, NO_REPLY, QUEUED, type Reply } from "./resp/reply.ts";
 import type { Client } from "./client.ts";
 
 function cut(s: string, n = 128): string {
@@ -62,8 +62,8 @@ export function dispatch(c: Client, argv: string[]): Reply | typeof BLOCKED {
     const n = argv[0].toLowerCase();
     if (n === "post" || n === "host:") {
       server.log("warning", "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
-      c.destroy();
-      return null;
+      c.closeAfterReply();
+      return NO_REPLY;
     }
     return reject(c, null, found);
   }

@@ -142,6 +142,7 @@ export class Server {
         this.stats.expiredKeys++;
         this.notify("x", "expired", key, db);
       },
+      added: (db, key) => this.notify("n", "new", key, db),
     });
     this.acl = new Acl(this);
     this.config.onChange = (name, value) => this.configChanged(name, value);
@@ -212,7 +213,22 @@ export class Server {
     const id = db + "\0" + key;
     if (this.watchers.size !== 0) {
       const w = this.watchers.get(id);
-      if (w) for (const c of w) c.dirtyCas = true;
+      if (w) {
+        for (const c of w) {
+          const e = c.watched.get(id);
+          if (e !== undefined && e.expired) {
+            // WATCHed while already expired (logically absent): its deletion is no change.
+            const d = this.keyspace.dbs[db];
+            if (!d.data.has(key)) {
+              e.expired = false;
+              continue;
+            }
+            const at = d.expires.get(key);
+            if (at !== undefined && at <= this.keyspace.clock()) continue;
+          }
+          c.dirtyCas = true;
+        }
+      }
     }
     if (this.blockedOn.size !== 0 && this.blockedOn.has(id)) this.readyKeys.add(id);
   }
@@ -220,7 +236,9 @@ export class Server {
   watch(c: Client, key: string): void {
     const id = c.dbIndex + "\0" + key;
     if (c.watched.has(id)) return;
-    c.watched.set(id, { db: c.dbIndex, key });
+    const at = c.db.expires.get(key);
+    const expired = at !== undefined && at <= this.keyspace.clock() && c.db.data.has(key);
+    c.watched.set(id, { db: c.dbIndex, key, expired });
     let set = this.watchers.get(id);
     if (!set) this.watchers.set(id, (set = new Set()));
     set.add(c);
@@ -287,7 +305,13 @@ export class Server {
           if (!b) continue;
           const saved = c.db;
           c.db = this.keyspace.dbs[b.db];
-          const r = c.call(b.cmd, b.argv);
+          // Re-processed as a new command: rules may have changed while it waited (ACL re-check).
+          const denied = this.acl.checkCommand(c, b.cmd, b.argv, "toplevel");
+          if (denied !== null) {
+            b.cmd.rejected++;
+            this.countError(denied.message);
+          }
+          const r = denied ?? c.call(b.cmd, b.argv);
           c.db = saved;
           if (r === BLOCKED) continue; // still nothing: keeps its place and timer
           this.unblockQuiet(c);
@@ -356,7 +380,7 @@ export class Server {
     const waiting = [...this.pausedClients];
     this.pausedClients.clear();
     for (const c of waiting) {
-      if (c.closed) continue;
+      if (c.gone) continue;
       c.resumeAfterPause();
     }
   }
@@ -470,12 +494,14 @@ export class Server {
     const out: string[] = [];
     for (const line of lines) {
       const name = line.trim().split(/\s+/)[0]?.toLowerCase() ?? "";
+      if (name === "user") continue; // users are rewritten from the ACL engine below
       if (changed.has(name)) {
         if (!done.has(name)) out.push(`${name} ${quoteConf(changed.get(name)!)}`);
         done.add(name);
       } else out.push(line);
     }
     for (const [name, v] of changed) if (!done.has(name)) out.push(`${name} ${quoteConf(v)}`);
+    out.push(...this.acl.configRewriteLines());
     try {
       this.writeFile(file, out.join("\n").replace(/\n*$/, "\n"));
     } catch (e) {

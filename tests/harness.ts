@@ -14,8 +14,14 @@ import { Buffer } from "node:buffer";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** The repository root: the nearest folder above this file with a package.json (tests also run bundled from dist/tests). */
+export const ROOT = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 
 export function currentRuntime(): "node" | "deno" | "bun" {
   const env = process.env.AKI_RUNTIME;

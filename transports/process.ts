@@ -13,19 +13,22 @@ export const cwd = (): string => process.cwd();
 export const execPath = (): string => process.execPath;
 export const osName = `${os.type()} ${os.release()} ${os.arch()}`;
 
+// deno-lint-ignore no-explicit-any
+const D = (globalThis as any).Deno;
+
+/** Run fn on each of the signals. Deno's node:process does not deliver signals, so it gets its own API. */
 export function onSignals(signals: string[], fn: (sig: string) => void): void {
   for (const s of signals) {
     try {
-      process.on(s as NodeJS.Signals, () => fn(s));
+      if (D?.addSignalListener) D.addSignalListener(s, () => fn(s));
+      else process.on(s as NodeJS.Signals, () => fn(s));
     } catch { /* not supported on this runtime */ }
   }
 }
 
 /** Ignore SIGXFSZ so exceeding `ulimit -f` surfaces as EFBIG on write instead of killing us. */
 export function ignoreFileSizeSignal(): void {
-  try {
-    process.on("SIGXFSZ" as NodeJS.Signals, () => {});
-  } catch { /* not supported */ }
+  onSignals(["SIGXFSZ"], () => {});
 }
 
 export function usage(): Usage {

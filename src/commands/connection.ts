@@ -3,7 +3,7 @@
  * Authentication itself (password checks, ACL LOG, counters) is the ACL engine's:
  * AUTH and HELLO only parse their arguments and call acl.authenticate.
  */
-import { ErrorReply, MapReply, OK, PONG, Simple, Verbatim, type Reply } from "../resp/reply.ts";
+import { ErrorReply, MapReply, NO_REPLY, OK, PONG, Simple, Verbatim, type Reply } from "../resp/reply.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../client.ts";
 import { E_DB_RANGE, E_NOT_INT, E_SYNTAX, intArg, is, parseInt64 } from "./util.ts";
@@ -325,14 +325,14 @@ export const handlers: Record<string, Handler> = {
       c.skipNext = false;
       return OK;
     }
+    // OFF and SKIP send no reply of their own; SKIP drops the next command's reply.
     if (m === "off") {
       c.replyMode = "off";
-      return OK;
+      return NO_REPLY;
     }
     if (m === "skip") {
       if (c.replyMode === "on") c.skipNext = true;
-      // The reply to this command itself is skipped too: skipNext eats it.
-      return OK;
+      return NO_REPLY;
     }
     return E_SYNTAX;
   },

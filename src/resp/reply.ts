@@ -44,6 +44,8 @@ export class Raw {
 }
 class NullArrayReply {}
 export const NULL_ARRAY = new NullArrayReply();
+/** A handler that already wrote its replies (pub/sub confirmations) or must send none. Encodes to nothing. */
+export const NO_REPLY = new Raw("");
 
 export type Reply =
   | string

@@ -30,6 +30,8 @@ export interface KeyspaceHooks {
   modified(db: number, key: string): void;
   /** A key was removed by expiry (lazy or active). */
   expired(db: number, key: string): void;
+  /** A key that did not exist was created (the "new" keyspace event). */
+  added?(db: number, key: string): void;
 }
 
 export class Db {
@@ -60,7 +62,9 @@ export class Db {
 
   /** Store a value. Keeps an existing TTL only when keepTtl is set (SET KEEPTTL, in-place updates). */
   set(key: string, value: Value, keepTtl = false): void {
+    const before = this.data.size;
     this.data.set(key, value);
+    if (this.data.size !== before && this.hooks.added) this.hooks.added(this.index, key);
     if (!keepTtl && this.expires.size !== 0) this.expires.delete(key);
     this.hooks.modified(this.index, key);
   }
