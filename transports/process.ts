@@ -7,7 +7,8 @@ import os from "node:os";
 import type { Usage } from "../src/server.ts";
 
 export const argv = (): string[] => process.argv.slice(2);
-export const exit = (code: number): never => process.exit(code);
+/** Exit now. Deno's process.exit after a handled SIGTERM reports death by that signal, so Deno uses Deno.exit. */
+export const exit = (code: number): never => ((globalThis as { Deno?: { exit(c: number): never } }).Deno?.exit(code) ?? process.exit(code));
 export const pid = process.pid;
 export const cwd = (): string => process.cwd();
 export const execPath = (): string => process.execPath;

@@ -64,16 +64,14 @@ export function infoText(s: Server, args: string[]): string {
       case "clients": {
         let maxIn = 0;
         let maxOut = 0;
-        let pubsubClients = 0;
         for (const c of s.clients.values()) {
           maxIn = Math.max(maxIn, c.queryBuffered);
           maxOut = Math.max(maxOut, c.outputBuffered);
-          if (c.inSubscribeMode) pubsubClients++;
         }
         parts.push(section("Clients", [
           ["connected_clients", s.clients.size], ["cluster_connections", 0], ["maxclients", s.config.num("maxclients")],
           ["client_recent_max_input_buffer", maxIn], ["client_recent_max_output_buffer", maxOut],
-          ["blocked_clients", s.blockedClients], ["tracking_clients", 0], ["pubsub_clients", pubsubClients],
+          ["blocked_clients", s.blockedClients], ["tracking_clients", 0],
           ["clients_in_timeout_table", s.blockedClients], ["total_blocking_keys", s.blockingKeys], ["total_blocking_keys_on_nokey", 0],
         ]));
         break;
@@ -112,7 +110,7 @@ export function infoText(s: Server, args: string[]): string {
           ["expired_keys", s.stats.expiredKeys], ["expired_stale_perc", "0.00"], ["expired_time_cap_reached_count", 0],
           ["evicted_keys", 0], ["evicted_clients", 0], ["total_eviction_exceeded_time", 0],
           ["keyspace_hits", s.stats.keyspaceHits], ["keyspace_misses", s.stats.keyspaceMisses],
-          ["pubsub_channels", s.pubsub.channels.size], ["pubsub_patterns", s.pubsub.patterns.size], ["pubsub_shardchannels", s.pubsub.shardChannels.size],
+          ["pubsub_channels", s.pubsub.channels.size], ["pubsub_patterns", s.pubsub.patterns.size], ["pubsubshard_channels", s.pubsub.shardChannels.size],
           ["latest_fork_usec", 0], ["total_forks", 0], ["migrate_cached_sockets", 0],
           ["total_active_defrag_time", 0], ["tracking_total_keys", 0], ["tracking_total_items", 0], ["tracking_total_prefixes", 0],
           ["unexpected_error_replies", 0], ["total_error_replies", s.stats.totalErrorReplies], ["dump_payload_sanitizations", 0],

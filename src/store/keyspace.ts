@@ -32,6 +32,18 @@ export interface KeyspaceHooks {
   expired(db: number, key: string): void;
   /** A key that did not exist was created (the "new" keyspace event). */
   added?(db: number, key: string): void;
+  /** True while the data file loads: lazy expiry is off (Redis's keyIsExpired while loading). */
+  loading?(): boolean;
+}
+
+/**
+ * Compaction's copy-on-write guard (see src/store/snapshot.ts): `access` runs before get()
+ * hands out a collection value (so a snapshot can copy it before it is mutated in place);
+ * `touched` runs on touchWrite with the key's value (a mutation that skipped get()).
+ */
+export interface CowHook {
+  access(v: Value): void;
+  touched(v: Value | undefined): void;
 }
 
 export class Db {
@@ -39,6 +51,8 @@ export class Db {
   expires = new Map<string, number>();
   /** Live iterator over `expires` for the active expiry cycle. */
   private expireIter: Iterator<[string, number]> | null = null;
+  /** Set while a compaction snapshot is open (snapshot.ts); null otherwise. */
+  cow: CowHook | null = null;
 
   constructor(public index: number, private hooks: KeyspaceHooks, private clock: () => number) {}
 
@@ -48,11 +62,12 @@ export class Db {
     if (v === undefined) return undefined;
     if (this.expires.size !== 0) {
       const at = this.expires.get(key);
-      if (at !== undefined && at <= this.clock()) {
+      if (at !== undefined && at <= this.clock() && !this.hooks.loading?.()) {
         this.expireNow(key);
         return undefined;
       }
     }
+    if (this.cow !== null && typeof v !== "string") this.cow.access(v);
     return v;
   }
 
@@ -71,6 +86,7 @@ export class Db {
 
   /** Signal an in-place change of a key's value (a list push, a hash field...). */
   touchWrite(key: string): void {
+    if (this.cow !== null) this.cow.touched(this.data.get(key));
     this.hooks.modified(this.index, key);
   }
 
