@@ -29,7 +29,10 @@ if (mode === "--node") {
   run(["build", "src/main.ts", "--compile", "--outfile", "dist/aki"]);
 } else if (mode === "--tests") {
   rmSync(join(root, "dist/tests"), { recursive: true, force: true });
-  const files = readdirSync(join(root, "tests")).filter((f) => f.endsWith(".test.ts")).map((f) => join("tests", f));
+  const find = (dir) =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? find(join(dir, e.name)) : e.name.endsWith(".test.ts") ? [join(dir, e.name)] : []);
+  const files = [...find("tests"), ...find("src")];
   run(["build", ...files, "--target", "node", "--format", "esm", "--packages", "external", "--outdir", "dist/tests", "--entry-naming", "[name].mjs"]);
 } else {
   console.error(`unknown mode ${mode}`);

@@ -136,8 +136,6 @@ describe("ACL LOAD / ACL SAVE", () => {
 
   test("malformed files are refused with Redis's messages and change nothing", async () => {
     const f = file;
-    await loadFails("# a comment\n" + initial, `${f}:1 should start with user keyword followed by the username. ${WARN}`);
-    await loadFails(initial + "\n# trailing comment\n", `${f}:4 should start with user keyword followed by the username. ${WARN}`);
     await loadFails("user\n", `${f}:1 should start with user keyword followed by the username. ${WARN}`);
     await loadFails("USER a on\n", `${f}:1 should start with user keyword followed by the username. ${WARN}`);
     await loadFails(initial + "\nuser alice on nopass ~* -@all\n", `WARNING: Duplicate user 'alice' found on line 4. ${WARN}`);
@@ -151,7 +149,10 @@ describe("ACL LOAD / ACL SAVE", () => {
     await loadFails("user a on ~* ~x\n", `${f}:1: Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns. ${WARN}`);
     await loadFails("user a\tb on\n", `'${f}:1: username 'a\tb' contains invalid characters. ${WARN}`);
     await loadFails(Buffer.from("user a on\nuser b\0 on\n"), `${f}:2: NUL bytes are not allowed. ${WARN}`);
-    await loadFails("# one\nuser ok on\nuser bad (x\n", `${f}:1 should start with user keyword followed by the username. ${f}:3: Unmatched parenthesis in selector definition.${WARN}`);
+    await loadFails("# one\nuser ok on\nuser bad (x\n", `${f}:3: Unmatched parenthesis in selector definition.${WARN}`);
+    await loadFails("not-a-user line\n", `${f}:1 should start with user keyword followed by the username. ${WARN}`);
+    writeFileSync(file, "# a comment\n  # an indented comment\n" + initial + "\n# trailing comment\n");
+    assert.equal(await c.call("ACL", "LOAD"), OK, "comment lines are accepted (a documented decision)");
     writeFileSync(file, initial + "\n");
     assert.equal(await c.call("ACL", "LOAD"), OK);
   });

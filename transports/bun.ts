@@ -1,15 +1,21 @@
 /**
- * Bun transport: Bun.listen for RESP (TCP and unix), Bun.serve for the admin app.
- * Bun's socket.write is unbuffered and returns how many bytes it took; the rest waits in a
- * queue (a list of chunks, never re-concatenated) that drain() flushes.
+ * Bun transport: Bun.listen for RESP (TCP, TLS and unix), Bun.serve for the admin app (HTTP or
+ * HTTPS). Bun's socket.write is unbuffered and returns how many bytes it took; the rest waits
+ * in a queue (a list of chunks, never re-concatenated) that drain() flushes.
+ * TLS uses Bun.listen's own tls options (cert, key, ca, requestCert, rejectUnauthorized,
+ * ciphers); the client is created in the handshake handler, after tlsVerdict accepted it.
+ * Bun.listen has no protocol-version or cipher-order options, so with tls-protocols or
+ * tls-prefer-server-ciphers set the caller uses the node:tls adapter (tlsUnsupported).
  */
 import type { Server } from "../src/server.ts";
 import type { Client, Peer } from "../src/client.ts";
-import { formatAddress, type FetchHandler, type Listener, type Transport } from "./types.ts";
+import { type FetchHandler, formatAddress, type Listener, type TlsConfig, type Transport } from "./types.ts";
 import { placeUnixSocket } from "./unix.ts";
+import { subjectCN, tlsVerdict } from "./tls.ts";
 
 // deno-lint-ignore no-explicit-any
 const B = (globalThis as any).Bun;
+const HANDSHAKE_TIMEOUT_MS = 30000;
 
 interface BunSocket {
   write(data: Uint8Array): number;
@@ -20,6 +26,8 @@ interface BunSocket {
   remotePort?: number;
   localPort?: number;
   localAddress?: string;
+  authorized?: boolean;
+  getPeerCertificate?(): { subject?: unknown; raw?: unknown } | null | undefined;
   data: State;
 }
 
@@ -29,6 +37,8 @@ interface State {
   pending: number;
   closeWhenDrained: boolean;
   closed: boolean;
+  /** TLS: drops a connection whose handshake does not finish. */
+  handshakeTimer?: ReturnType<typeof setTimeout>;
 }
 
 function flushQueue(s: BunSocket): void {
@@ -47,44 +57,80 @@ function flushQueue(s: BunSocket): void {
   if (st.closeWhenDrained) s.end();
 }
 
-function handlers(server: Server, unixPath: string | null) {
+function handlers(server: Server, unixPath: string | null, tls: TlsConfig | null = null) {
+  const start = (s: BunSocket, peerTls?: { peerCN: string | null }) => {
+    s.data ??= { client: null, queue: [], pending: 0, closeWhenDrained: false, closed: false };
+    try {
+      s.setNoDelay?.(true);
+    } catch { /* unix */ }
+    const st = s.data;
+    const peer: Peer = {
+      write(b) {
+        if (st.closed) return;
+        if (st.queue.length === 0) {
+          const n = s.write(b);
+          if (n === b.length) return;
+          b = b.subarray(Math.max(n, 0));
+        }
+        st.queue.push(b);
+        st.pending += b.length;
+      },
+      close() {
+        st.closeWhenDrained = true;
+        if (st.queue.length === 0) s.end();
+      },
+      destroy() {
+        st.closed = true;
+        if (s.terminate) s.terminate();
+        else s.end();
+      },
+      get pendingBytes() {
+        return st.pending;
+      },
+      remoteAddress: unixPath ?? s.remoteAddress ?? "",
+      remotePort: s.remotePort ?? 0,
+      localAddress: unixPath ?? s.localAddress ?? "127.0.0.1",
+      localPort: s.localPort ?? 0,
+      unix: unixPath !== null,
+      tls: peerTls,
+    };
+    st.client = server.connect(peer);
+  };
   return {
     open(s: BunSocket) {
-      s.data = { client: null, queue: [], pending: 0, closeWhenDrained: false, closed: false };
-      try {
-        s.setNoDelay?.(true);
-      } catch { /* unix */ }
-      const st = s.data;
-      const peer: Peer = {
-        write(b) {
-          if (st.closed) return;
-          if (st.queue.length === 0) {
-            const n = s.write(b);
-            if (n === b.length) return;
-            b = b.subarray(Math.max(n, 0));
+      if (tls) {
+        // Wait for the handshake (handshake() below) before the server sees the connection;
+        // one that has not finished it in HANDSHAKE_TIMEOUT_MS is dropped.
+        s.data = { client: null, queue: [], pending: 0, closeWhenDrained: false, closed: false };
+        const st = s.data;
+        st.handshakeTimer = setTimeout(() => {
+          if (!st.closed) {
+            st.closed = true;
+            server.log("verbose", `Error accepting a TLS client connection from ${s.remoteAddress}: handshake timed out`);
+            if (s.terminate) s.terminate();
+            else s.end();
           }
-          st.queue.push(b);
-          st.pending += b.length;
-        },
-        close() {
-          st.closeWhenDrained = true;
-          if (st.queue.length === 0) s.end();
-        },
-        destroy() {
-          st.closed = true;
-          if (s.terminate) s.terminate();
-          else s.end();
-        },
-        get pendingBytes() {
-          return st.pending;
-        },
-        remoteAddress: unixPath ?? s.remoteAddress ?? "",
-        remotePort: s.remotePort ?? 0,
-        localAddress: unixPath ?? s.localAddress ?? "127.0.0.1",
-        localPort: s.localPort ?? 0,
-        unix: unixPath !== null,
-      };
-      st.client = server.connect(peer);
+        }, HANDSHAKE_TIMEOUT_MS);
+        return;
+      }
+      start(s);
+    },
+    /** TLS: the handshake finished; apply tls-auth-clients, then hand the connection over. */
+    handshake(s: BunSocket, success: boolean, error: { code?: string; message?: string } | null) {
+      if (!tls) return;
+      clearTimeout(s.data.handshakeTimer);
+      const cert = tls.authClients === "no" ? null : s.getPeerCertificate?.();
+      const present = !!cert && (!!cert.raw || cert.subject !== undefined);
+      const v = tlsVerdict(tls, { certPresent: present, authorized: s.authorized === true, cn: present ? subjectCN(cert!.subject) : null });
+      if (!success || "refuse" in v) {
+        const why = !success || !("refuse" in v) ? error?.code ?? error?.message ?? "handshake failed" : v.refuse;
+        server.log("verbose", `Error accepting a TLS client connection from ${s.remoteAddress}: ${why}`);
+        s.data.closed = true;
+        if (s.terminate) s.terminate();
+        else s.end();
+        return;
+      }
+      start(s, v);
     },
     data(s: BunSocket, d: Uint8Array) {
       s.data.client?.feed(d, true);
@@ -94,6 +140,7 @@ function handlers(server: Server, unixPath: string | null) {
       s.data.client?.checkOutputLimits();
     },
     close(s: BunSocket) {
+      clearTimeout(s.data.handshakeTimer);
       s.data.closed = true;
       s.data.client?.closed();
     },
@@ -118,8 +165,31 @@ export const transport: Transport = {
     });
     return { address: path, port: 0, close: async () => l!.stop(true) };
   },
-  serveHttp(fetch: FetchHandler, host: string, port: number): Promise<Listener> {
-    const srv = B.serve({ hostname: host, port, fetch });
+  listenTls(server: Server, host: string, port: number, t: TlsConfig): Promise<Listener> {
+    const l = B.listen({
+      hostname: host,
+      port,
+      tls: {
+        cert: t.cert,
+        key: t.key,
+        ca: t.ca || undefined,
+        requestCert: t.authClients !== "no",
+        rejectUnauthorized: t.authClients === "yes",
+        ciphers: t.ciphers || undefined,
+      },
+      socket: handlers(server, null, t),
+    });
+    // stop(false): stop accepting, keep the connections (a CONFIG SET swap must not drop them).
+    return Promise.resolve({ address: formatAddress(host, l.port), port: l.port, close: async () => l.stop(false) });
+  },
+  tlsUnsupported(t: TlsConfig): string | null {
+    if (t.protocolsSet) return "Bun.listen has no TLS protocol version options (tls-protocols)";
+    if (t.preferServerCiphers) return "Bun.listen has no cipher order option (tls-prefer-server-ciphers)";
+    return null;
+  },
+  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig): Promise<Listener> {
+    const tls = t ? { cert: t.cert, key: t.key } : undefined;
+    const srv = B.serve({ hostname: host, port, fetch, tls });
     return Promise.resolve({ address: formatAddress(host, srv.port), port: srv.port, close: async () => srv.stop(true) });
   },
 };

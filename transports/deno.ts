@@ -1,26 +1,33 @@
 /**
- * Deno transport: Deno.listen for RESP (TCP and unix), Deno.serve for the admin app.
- * Each connection runs a read loop into one reused buffer (the parser copies what it keeps)
- * and a write queue: Deno's conn.write may write part of a chunk, so the rest is retried.
+ * Deno transport: Deno.listen / Deno.listenTls for RESP (TCP, TLS and unix), Deno.serve for the
+ * admin app (HTTP or HTTPS). Each connection runs a read loop into one reused buffer (the
+ * parser copies what it keeps) and a write queue: Deno's conn.write may write part of a chunk,
+ * so the rest is retried.
+ * TLS: Deno.listenTls takes only a certificate and key (rustls, TLS 1.2 and 1.3); the server
+ * sees a connection after conn.handshake() succeeded. It cannot ask for client certificates or
+ * restrict protocol versions, so with tls-auth-clients optional/yes or tls-protocols set the
+ * caller uses the node:tls adapter instead (tlsUnsupported).
  */
 import type { Server } from "../src/server.ts";
 import type { Peer } from "../src/client.ts";
-import { formatAddress, type FetchHandler, type Listener, type Transport } from "./types.ts";
+import { formatAddress, type FetchHandler, type Listener, type TlsConfig, type Transport } from "./types.ts";
 import { placeUnixSocket } from "./unix.ts";
 
 // deno-lint-ignore no-explicit-any
 const D = (globalThis as any).Deno;
+const HANDSHAKE_TIMEOUT_MS = 30000;
 
 interface DenoConn {
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
   close(): void;
   setNoDelay?(v: boolean): void;
+  handshake?(): Promise<unknown>;
   remoteAddr: { hostname?: string; port?: number; path?: string };
   localAddr: { hostname?: string; port?: number; path?: string };
 }
 
-function handle(server: Server, conn: DenoConn, unixPath: string | null): void {
+function handle(server: Server, conn: DenoConn, unixPath: string | null, tls = false): void {
   try {
     conn.setNoDelay?.(true);
   } catch { /* unix sockets */ }
@@ -74,6 +81,7 @@ function handle(server: Server, conn: DenoConn, unixPath: string | null): void {
     localAddress: unixPath ?? conn.localAddr.hostname ?? "",
     localPort: conn.localAddr.port ?? 0,
     unix: unixPath !== null,
+    tls: tls ? { peerCN: null } : undefined,
   };
   const c = server.connect(peer);
   if (!c) return;
@@ -100,6 +108,29 @@ function acceptLoop(server: Server, listener: AsyncIterable<DenoConn>, unixPath:
   })();
 }
 
+/** TLS: the server sees a connection only once its handshake succeeded. */
+function acceptTlsLoop(server: Server, listener: AsyncIterable<DenoConn>): void {
+  void (async () => {
+    try {
+      for await (const conn of listener) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("handshake timed out")), HANDSHAKE_TIMEOUT_MS);
+        });
+        Promise.race([conn.handshake!(), timeout]).finally(() => clearTimeout(timer)).then(
+          () => handle(server, conn, null, true),
+          (e: Error) => {
+            server.log("verbose", `Error accepting a TLS client connection from ${conn.remoteAddr.hostname}: ${e.message}`);
+            try {
+              conn.close();
+            } catch { /* already closed */ }
+          },
+        );
+      }
+    } catch { /* listener closed */ }
+  })();
+}
+
 export const transport: Transport = {
   name: "deno",
   listenTcp(server: Server, host: string, port: number): Promise<Listener> {
@@ -118,11 +149,23 @@ export const transport: Transport = {
     });
     return { address: path, port: 0, close: async () => l!.close() };
   },
-  serveHttp(fetch: FetchHandler, host: string, port: number): Promise<Listener> {
+  listenTls(server: Server, host: string, port: number, t: TlsConfig): Promise<Listener> {
+    const l = D.listenTls({ hostname: host, port, transport: "tcp", cert: t.cert, key: t.key });
+    acceptTlsLoop(server, l);
+    const bound = l.addr.port as number;
+    return Promise.resolve({ address: formatAddress(host, bound), port: bound, close: async () => l.close() });
+  },
+  tlsUnsupported(t: TlsConfig): string | null {
+    if (t.authClients !== "no") return `Deno.listenTls cannot ask for client certificates (tls-auth-clients ${t.authClients})`;
+    if (t.protocolsSet) return "Deno.listenTls has no TLS protocol version options (tls-protocols)";
+    return null;
+  },
+  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig): Promise<Listener> {
     return new Promise((resolve) => {
       const srv = D.serve({
         hostname: host,
         port,
+        ...(t ? { cert: t.cert, key: t.key } : {}),
         onListen: (addr: { port: number }) => {
           resolve({ address: formatAddress(host, addr.port), port: addr.port, close: () => srv.shutdown() });
         },

@@ -1,16 +1,40 @@
 /**
- * node:net / node:http transport (also usable under Deno and Bun with --transport node).
- * Reads are handed to the client as they come (Node gives each read its own Buffer);
+ * node:net / node:tls / node:http(s) transport (also usable under Deno and Bun with
+ * --transport node, and used there automatically for TLS listeners the runtime's own TLS cannot
+ * serve). Reads are handed to the client as they come (Node gives each read its own Buffer);
  * writes go straight to socket.write, whose queue length is the peer's pendingBytes.
+ * TLS: the server sees a connection only after its handshake and the tls-auth-clients rule
+ * (tlsVerdict); failed handshakes (plaintext on the TLS port, no or a bad client certificate)
+ * are logged at verbose level and the socket destroyed.
  */
 import net from "node:net";
+import tls from "node:tls";
+import https from "node:https";
 import { serve } from "@hono/node-server";
 import type { Server } from "../src/server.ts";
 import type { Peer } from "../src/client.ts";
-import { formatAddress, type FetchHandler, type Listener, type Transport } from "./types.ts";
+import { formatAddress, type FetchHandler, type Listener, type TlsConfig, type Transport } from "./types.ts";
 import { placeUnixSocket } from "./unix.ts";
+import { nodeCipherString, subjectCN, tlsVerdict } from "./tls.ts";
 
-function attach(server: Server, sock: net.Socket, unixPath: string | null): void {
+/** node:tls server options for a TlsConfig. */
+export function nodeTlsOptions(t: TlsConfig, forClients = true): tls.TlsOptions {
+  return {
+    cert: t.cert,
+    key: t.key,
+    ca: t.ca || undefined,
+    requestCert: forClients && t.authClients !== "no",
+    // "optional" is checked after the handshake (a certificate, when sent, must verify).
+    rejectUnauthorized: forClients && t.authClients === "yes",
+    minVersion: t.minVersion,
+    maxVersion: t.maxVersion,
+    ciphers: nodeCipherString(t),
+    honorCipherOrder: t.preferServerCiphers,
+    handshakeTimeout: 30000,
+  };
+}
+
+function attach(server: Server, sock: net.Socket, unixPath: string | null, peerTls?: { peerCN: string | null }): void {
   sock.setNoDelay(true);
   const peer: Peer = {
     write: (b) => void sock.write(b),
@@ -24,6 +48,7 @@ function attach(server: Server, sock: net.Socket, unixPath: string | null): void
     localAddress: unixPath ?? sock.localAddress ?? "",
     localPort: sock.localPort ?? 0,
     unix: unixPath !== null,
+    tls: peerTls,
   };
   sock.on("error", () => {});
   const c = server.connect(peer);
@@ -60,9 +85,39 @@ export const transport: Transport = {
     await placeUnixSocket(path, perm, (tmp) => listen(srv, { path: tmp }));
     return { address: path, port: 0, close: closer(srv) };
   },
-  serveHttp(fetch: FetchHandler, host: string, port: number): Promise<Listener> {
+  async listenTls(server: Server, host: string, port: number, t: TlsConfig): Promise<Listener> {
+    const srv = tls.createServer(nodeTlsOptions(t), (s) => {
+      const cert = t.authClients === "no" ? null : s.getPeerCertificate();
+      const present = !!cert && (!!cert.raw || Object.keys(cert).length > 0);
+      const v = tlsVerdict(t, { certPresent: present, authorized: s.authorized, cn: present ? subjectCN(cert!.subject) : null });
+      if ("refuse" in v) {
+        server.log("verbose", `Error accepting a TLS client connection from ${s.remoteAddress}:${s.remotePort}: ${v.refuse}`);
+        s.destroy();
+        return;
+      }
+      attach(server, s, null, v);
+    });
+    srv.on("connection", (s: net.Socket) => s.setNoDelay(true));
+    srv.on("tlsClientError", (e: Error & { code?: string }, s: tls.TLSSocket) => {
+      server.log("verbose", `Error accepting a TLS client connection from ${s?.remoteAddress ?? "?"}: ${e.code ?? e.message}`);
+      s?.destroy();
+    });
+    await listen(srv, { host, port, backlog: 511 });
+    const bound = (srv.address() as net.AddressInfo).port;
+    return {
+      address: formatAddress(host, bound),
+      port: bound,
+      // Stop accepting; accepted connections are the server's (a CONFIG SET swap keeps them).
+      close: async () => void srv.close(),
+    };
+  },
+  tlsUnsupported(): string | null {
+    return null;
+  },
+  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const srv = serve({ fetch, hostname: host, port }, (info) => {
+      const secure = t ? { createServer: https.createServer, serverOptions: nodeTlsOptions(t, false) } : {};
+      const srv = serve({ fetch, hostname: host, port, ...secure }, (info) => {
         resolve({ address: formatAddress(host, info.port), port: info.port, close: closer(srv) });
       });
       srv.once("error", reject);

@@ -61,7 +61,9 @@ export function parseAclText(text: string, name: string, allChannelsByDefault: b
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
     const line = trim(lines[i], " \t\r\n");
-    if (line === "") continue;
+    // Decided (README, Security): '#' comment lines are accepted, as aki's guide shows and
+    // later Redis does; Redis 7.2 refuses them. ACL SAVE does not keep them.
+    if (line === "" || line.startsWith("#")) continue;
     if (line.includes("\0")) {
       errors += `${name}:${n}: NUL bytes are not allowed. `;
       continue;
