@@ -98,7 +98,9 @@ describe("admin API", () => {
     aclPath = join(dir, "users.acl");
     writeFileSync(aclPath, `user default on #${sha256hex(ADMIN_PW)} ~* &* +@all\n`);
     adminPort = await freePort();
-    srv = await startServer(["--admin-port", String(adminPort), "--aclfile", aclPath], { waitFor: "admin API listening on" });
+    // This suite makes many deliberate wrong sign-ins from loopback; AUTH throttling (tested
+    // in security-throttle.test.ts) would delay the correct ones that follow.
+    srv = await startServer(["--admin-port", String(adminPort), "--aclfile", aclPath, "--auth-max-failures", "0"], { waitFor: "admin API listening on" });
     base = `http://127.0.0.1:${adminPort}`;
     r = await RawClient.connect(srv.port);
     assert.equal(await r.call("AUTH", ADMIN_PW), OK);

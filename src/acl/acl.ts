@@ -25,6 +25,10 @@
  *   outside 127.0.0.0/8 and ::1 are refused with Redis's DENIED text.
  * - Startup: `user` config lines or the aclfile (not both), after requirepass (which the
  *   aclfile then overrides, as in Redis). Any error aborts startup with file:line.
+ * - aki's security features (src/security, `server.security`) hook in here: failed-AUTH
+ *   throttling (a throttled attempt answers a {@link ThrottledError} WRONGPASS whatever the
+ *   password), audit events for AUTH/HELLO, ACL changes and denials, and with
+ *   `acl-revoke-sessions yes` the closing of sessions whose credentials no longer work.
  */
 import { Buffer } from "node:buffer";
 import { randomBytes, timingSafeEqual } from "node:crypto";
@@ -39,6 +43,7 @@ import { RULE_ERROR_TEXT, applyTrusted, applyUserRule, describeUser, mergeSelect
 import { ACL_OK, DENIED_CMD, DENIED_KEY, channelAllowed, checkUser, denialText, execReason, fullKeyAccess, type CheckResult } from "./check.ts";
 import { AclLog, type LogContext, type LogReason } from "./log.ts";
 import { aclFileText, loadAclFile, saveAclFile } from "./file.ts";
+import { ThrottledError } from "../security/throttle.ts";
 
 export { User } from "./user.ts";
 
@@ -107,12 +112,31 @@ export class Acl {
   /** A new connection: starts as the default user, authenticated when default needs no password. */
   onConnect(c: Client): void {
     this.resetAuth(c);
+    this.certificateLogin(c);
+  }
+
+  /**
+   * `tls-auth-clients-user CN` (as in Valkey 9): a TLS client whose verified certificate's CN
+   * names an existing, enabled user starts authenticated as that user; otherwise it stays the
+   * default user (and a warning is logged).
+   */
+  private certificateLogin(c: Client): void {
+    const cn = c.peer.tls?.peerCN;
+    if (!cn || this.server.config.str("tls-auth-clients-user") !== "CN") return;
+    const u = this.users.get(cn);
+    if (u === undefined || !u.enabled) {
+      this.server.log("verbose", `TLS client certificate CN '${cn}' is not an enabled ACL user; the client starts as the default user`);
+      return;
+    }
+    c.user = u;
+    c.authenticated = true;
   }
 
   /** Log the client out back to the default user (RESET, new connection). */
   resetAuth(c: Client): void {
     c.user = this.defaultUser;
     c.authenticated = this.defaultUser.nopass && this.defaultUser.enabled;
+    this.server.security?.sessionReset(c);
   }
 
   /** null to accept, or the error text (protected mode) to send before closing. */
@@ -139,15 +163,20 @@ export class Acl {
 
   /** AUTH / HELLO AUTH: null on success (client now that user), else the WRONGPASS reply. */
   authenticate(c: Client, username: string, password: string, verb: "AUTH" | "HELLO"): ErrorReply | null {
+    // Failed-AUTH throttling (src/security): a throttled attempt fails whatever the password.
+    const sec = this.server.security;
+    const delay = sec ? sec.beforeAuth(c, username) : -1;
     const u = this.users.get(username);
-    if (this.checkCredentials(u, password)) {
+    if (delay < 0 && this.checkCredentials(u, password)) {
       c.user = u!;
       c.authenticated = true;
+      sec?.authSucceeded(c, u!, password, verb);
       return null;
     }
     const typed = this.authVerb !== null && this.authVerb.c === c && this.authVerb.name.toUpperCase() === verb ? this.authVerb.name : verb;
     this.record(c, "auth", c.multi !== null || c.inExec ? "multi" : "toplevel", typed, username);
-    return new ErrorReply(WRONGPASS);
+    sec?.authFailed(c, username, verb, delay);
+    return delay < 0 ? new ErrorReply(WRONGPASS) : new ThrottledError(WRONGPASS, delay);
   }
 
   // ---- permission checks --------------------------------------------------------------------
@@ -155,6 +184,7 @@ export class Acl {
   /** null when allowed; else the NOPERM reply (after logging to ACL LOG). */
   checkCommand(c: Client, cmd: Command, argv: string[], context: "toplevel" | "multi"): ErrorReply | null {
     if (cmd.noAuth) this.authVerb = { c, name: argv[0] };
+    this.server.security?.onCommand(c, cmd, argv);
     const u = c.user;
     if (u.unrestricted) return null;
     const r = checkUser(u, cmd, argv);
@@ -169,6 +199,7 @@ export class Acl {
    */
   checkExec(c: Client, cmd: Command, argv: string[]): ErrorReply | null {
     if (cmd.noAuth) this.authVerb = { c, name: argv[0] };
+    this.server.security?.onCommand(c, cmd, argv);
     const u = c.user;
     if (u.unrestricted) return null;
     const r = checkUser(u, cmd, argv);
@@ -204,6 +235,7 @@ export class Acl {
     else if (reason === "key") s.aclAccessDeniedKey++;
     else s.aclAccessDeniedChannel++;
     this.log.add(reason, context, object, username, c.info(), this.server.config.num("acllog-max-len"));
+    this.server.security?.denied(c, reason, context, object, username);
   }
 
   // ---- user management ----------------------------------------------------------------------
@@ -214,12 +246,15 @@ export class Acl {
     const existing = this.users.get(name);
     const staged = stageUser(existing ?? null, name, rules, this.allChannelsByDefault);
     if (typeof staged === "string") return new ErrorReply("ERR " + staged);
+    const before = existing ? `user ${name} ${describeUser(existing)}` : null;
     if (existing) {
       this.killPubsubIfNeeded(staged, existing, c);
       existing.copyFrom(staged);
     } else {
       this.users.set(name, staged);
     }
+    this.server.security?.userChanged(c, "setuser", name, before, existing ?? staged);
+    if (existing) this.revokeStale(existing, c);
     return null;
   }
 
@@ -231,7 +266,8 @@ export class Acl {
       const u = this.users.get(n);
       if (u === undefined) continue;
       this.users.delete(n);
-      this.killClientsOf(new Set([u]), c);
+      this.server.security?.userChanged(c, "deluser", n, u, null);
+      this.killClientsOf(new Set([u]), c, "acl-deluser");
       deleted++;
     }
     return deleted;
@@ -256,9 +292,10 @@ export class Acl {
    * Disconnect clients authenticated as one of `users`: they go back to the default user,
    * unauthenticated; the caller is closed after its reply, the others at once.
    */
-  private killClientsOf(users: Set<User>, current: Client | null): void {
+  private killClientsOf(users: Set<User>, current: Client | null, reason = "acl-load"): void {
     for (const o of [...this.server.clients.values()]) {
       if (!users.has(o.user)) continue;
+      this.server.security?.closing(o, reason);
       o.user = this.defaultUser;
       o.authenticated = false;
       if (o === current) o.closeAfterReply();
@@ -288,6 +325,24 @@ export class Acl {
       if (!kill) for (const ch of o.channels) if (!channelAllowed(upcoming, ch, false)) kill = true;
       if (!kill) for (const ch of o.shardChannels) if (!channelAllowed(upcoming, ch, false)) kill = true;
       if (!kill) continue;
+      this.server.security?.closing(o, "acl-channels");
+      if (o === current) o.closeAfterReply();
+      else o.destroy();
+    }
+  }
+
+  /**
+   * `acl-revoke-sessions yes` (src/security): close u's sessions whose credentials would no
+   * longer authenticate (user off, the password they used removed), as ACL DELUSER does.
+   */
+  private revokeStale(u: User, current: Client | null): void {
+    const sec = this.server.security;
+    if (!sec?.revokeEnabled) return;
+    for (const o of [...this.server.clients.values()]) {
+      if (o.user !== u || !o.authenticated || sec.credentialsValid(o, u)) continue;
+      sec.closing(o, "acl-revoke");
+      o.user = this.defaultUser;
+      o.authenticated = false;
       if (o === current) o.closeAfterReply();
       else o.destroy();
     }
@@ -308,7 +363,12 @@ export class Acl {
     const { name, path } = this.aclFile();
     const r = loadAclFile(path, name, this.allChannelsByDefault);
     if ("error" in r) return r.error;
+    const sec = this.server.security;
+    const lines = () => new Map([...this.users].map(([n, u]) => [n, `user ${n} ${describeUser(u)}`]));
+    const before = sec ? lines() : null;
     this.install(r.users, current);
+    if (sec && before) sec.usersLoaded(current, before, lines(), path);
+    this.revokeStale(this.defaultUser, current);
     return null;
   }
 
@@ -327,6 +387,7 @@ export class Acl {
   saveToFile(): ErrorReply | null {
     const { path } = this.aclFile();
     const failed = saveAclFile(path, aclFileText(this.users), this.server.pid);
+    this.server.security?.usersSaved(path, failed === null);
     if (failed === null) return null;
     this.server.log("warning", failed);
     return new ErrorReply("ERR There was an error trying to save the ACLs. Please check the server logs for more information");
@@ -342,11 +403,14 @@ export class Acl {
 
   configChanged(name: string): void {
     if (name === "requirepass") this.applyRequirepass();
+    this.server.security?.configChanged(name);
+    if (name === "requirepass") this.revokeStale(this.defaultUser, this.server.security?.current ?? null);
     // acl-pubsub-default is read when users are created or reset; acllog-max-len when the log grows.
   }
 
   resetStats(): void {
     // The counters live in server.stats, which CONFIG RESETSTAT clears; the ACL LOG stays.
+    this.server.security?.resetStats();
   }
 
   /**

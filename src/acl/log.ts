@@ -9,6 +9,8 @@
  *   insertion only: lowering the setting does not drop entries at once, as in Redis).
  * - {@link AclLog.reply} renders entries as 10-field maps (RESP3 map / RESP2 flat array) in
  *   Redis's field order, age-seconds as a double.
+ * - {@link AclLog.onChange} / {@link AclLog.restore} let src/security/acllog-store.ts keep the
+ *   log across restarts.
  */
 import { Double, MapReply, type Reply } from "../resp/reply.ts";
 
@@ -33,6 +35,14 @@ const GROUPING_MS = 60000;
 export class AclLog {
   entries: LogEntry[] = [];
   private nextId = 0;
+  /** Called after every change (src/security/acllog-store.ts keeps the log across restarts). */
+  onChange: (() => void) | null = null;
+
+  /** Replace the entries (newest first) with ones read back at startup; ids continue after them. */
+  restore(entries: LogEntry[]): void {
+    this.entries = entries;
+    for (const e of entries) if (e.entryId >= this.nextId) this.nextId = e.entryId + 1;
+  }
 
   add(reason: LogReason, context: LogContext, object: string, username: string, cinfo: string, maxLen: number, now = Date.now()): void {
     const scan = Math.min(10, this.entries.length);
@@ -46,14 +56,17 @@ export class AclLog {
       e.cinfo = cinfo;
       e.ctime = now;
       e.count++;
+      this.onChange?.();
       return;
     }
     this.entries.unshift({ count: 1, reason, context, object, username, ctime: now, cinfo, entryId: this.nextId++, created: now });
     if (this.entries.length > maxLen) this.entries.length = Math.max(0, maxLen);
+    this.onChange?.();
   }
 
   reset(): void {
     this.entries = [];
+    this.onChange?.();
   }
 
   /** ACL LOG [count]: the newest `count` entries. */

@@ -33,6 +33,7 @@ import { WRONGPASS } from "../acl/acl.ts";
 import * as S from "./schemas.ts";
 import { openApiDocument } from "./openapi.ts";
 import { PAGE_CSP, PAGE_HTML } from "./page.ts";
+import { securityRoutes } from "./security.ts";
 
 /** Largest accepted request body, in bytes. */
 export const MAX_BODY = 64 * 1024;
@@ -334,6 +335,14 @@ export function createAdminApp(server: Server): Hono<Env> {
         headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_CSP },
       }),
   });
+
+  // ---- security features (security.ts): before the ACL routes, as it extends DRYRUN and ACL LOG ----
+
+  app.route("/", securityRoutes(server, {
+    signIn: (c) => signIn(server, c as Ctx),
+    run: (client, argv) => run(server, client, argv),
+    jsonBody: (c) => jsonBody(c as Ctx),
+  }));
 
   // ---- ACL routes ----
 

@@ -1,13 +1,15 @@
 /**
  * Connection commands: PING ECHO QUIT RESET SELECT AUTH HELLO and CLIENT *.
  * Authentication itself (password checks, ACL LOG, counters) is the ACL engine's:
- * AUTH and HELLO only parse their arguments and call acl.authenticate.
+ * AUTH and HELLO only parse their arguments and call acl.authenticate; a throttled failure
+ * (src/security/throttle.ts) is answered after its delay through deliverAuthError.
  */
 import { ErrorReply, MapReply, NO_REPLY, OK, PONG, Simple, Verbatim, type Reply } from "../resp/reply.ts";
-import type { Handler } from "./table.ts";
+import type { BLOCKED, Handler } from "./table.ts";
 import type { Client } from "../client.ts";
 import { E_DB_RANGE, E_NOT_INT, E_SYNTAX, intArg, is, parseInt64 } from "./util.ts";
 import { VERSION_STRING } from "../server.ts";
+import { deliverAuthError } from "../security/index.ts";
 
 function validName(name: string): ErrorReply | null {
   for (let i = 0; i < name.length; i++) {
@@ -34,7 +36,7 @@ export function resetClient(c: Client): void {
   s.acl.resetAuth(c);
 }
 
-function hello(c: Client, argv: string[]): Reply {
+function hello(c: Client, argv: string[]): Reply | typeof BLOCKED {
   let ver = 0;
   if (argv.length >= 2) {
     const v = parseInt64(argv[1]);
@@ -62,7 +64,7 @@ function hello(c: Client, argv: string[]): Reply {
   }
   if (user !== null && pass !== null) {
     const e = c.server.acl.authenticate(c, user, pass, "HELLO");
-    if (e) return e;
+    if (e) return deliverAuthError(c, argv, e);
   }
   if (!c.authenticated) {
     return new ErrorReply(
@@ -278,9 +280,11 @@ export const handlers: Record<string, Handler> = {
       if (c.server.acl.defaultUser.nopass) {
         return new ErrorReply("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
       }
-      return c.server.acl.authenticate(c, "default", argv[1], "AUTH") ?? OK;
+      const e1 = c.server.acl.authenticate(c, "default", argv[1], "AUTH");
+      return e1 === null ? OK : deliverAuthError(c, argv, e1);
     }
-    return c.server.acl.authenticate(c, argv[1], argv[2], "AUTH") ?? OK;
+    const e = c.server.acl.authenticate(c, argv[1], argv[2], "AUTH");
+    return e === null ? OK : deliverAuthError(c, argv, e);
   },
   hello,
   "client|id": (c) => c.id,
