@@ -29,6 +29,7 @@ function findTests(dir) {
 let files = [...findTests(join(root, "tests")), ...findTests(join(root, "src"))];
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
+const RUNNER_LIMIT_MS = Number(process.env.AKI_RUNNER_LIMIT_MS ?? 12 * 60 * 1000);
 let passed = 0;
 let failed = 0;
 let broken = false;
@@ -40,7 +41,14 @@ function run(runtime, cmd, argv, parse) {
     env: { ...process.env, AKI_RUNTIME: runtime, NO_COLOR: "1", FORCE_COLOR: "0" },
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
+    // A hung test must not hang CI: each runner gets RUNNER_LIMIT_MS, then is killed and
+    // counted as broken.
+    timeout: RUNNER_LIMIT_MS,
+    killSignal: "SIGKILL",
   });
+  if (r.error?.code === "ETIMEDOUT") {
+    console.log(`!!! ${runtime}: killed after ${RUNNER_LIMIT_MS / 1000}s without finishing`);
+  }
   // deno colours its output even with NO_COLOR in some versions: strip escapes before reading.
   const text = ((r.stdout ?? "") + (r.stderr ?? "")).replace(/\x1b\[[0-9;]*m/g, "");
   process.stdout.write(text);
@@ -81,7 +89,7 @@ for (const rt of order) {
       }
     }
     const built = files.map((f) => join("dist/tests", f.split("/").pop().replace(/\.ts$/, ".mjs")));
-    run("node", process.execPath, ["--test", "--test-concurrency=1", ...built], (t) => {
+    run("node", process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=120000", ...built], (t) => {
       const p = /^# pass (\d+)/m.exec(t);
       const f = /^# fail (\d+)/m.exec(t);
       return p ? { pass: Number(p[1]), fail: f ? Number(f[1]) : 0 } : null;

@@ -33,10 +33,16 @@ export interface Peer {
   readonly localPort: number;
   /** A unix-socket connection. */
   readonly unix: boolean;
+  /** TLS connections only: the CN of the client certificate the server verified (null: none). */
+  readonly tls?: { readonly peerCN: string | null };
   /** Stop / restart reading (used while blocked or paused). Optional. */
   pause?(): void;
   resume?(): void;
 }
+
+/** Unauthenticated clients: query buffer and pending output caps (Redis 7.4 / CVE-2025-21605). */
+const UNAUTH_QUERY_LIMIT = 1024 * 1024;
+const UNAUTH_OUTPUT_LIMIT = 1024;
 
 export interface QueuedCommand {
   cmd: Command;
@@ -103,10 +109,10 @@ export class Client {
 
   /** Encoded replies waiting to be written. */
   private out = "";
-  /** Writes waiting for the journal to be durable, in order. */
-  private held: string[] | null = null;
-  /** This client journaled a write since the last flush (appendfsync always holds the reply). */
-  needsDurable = false;
+  /** Output batches waiting for the journal, in order (see flush()); null when none. */
+  private held: HeldBatch[] | null = null;
+  /** Offsets in `out` where the replies of journaled writes start (see markDurable()). */
+  private durableMarks: number[] | null = null;
   closing = false;
   private isClosed = false;
   /** Output buffer soft limit: when it was first exceeded (ms), 0 = not over. */
@@ -142,7 +148,7 @@ export class Client {
   /** Bytes of replies produced but not yet sent. */
   get outputBuffered(): number {
     let n = this.out.length + this.peer.pendingBytes;
-    if (this.held) for (const h of this.held) n += h.length;
+    if (this.held) for (const h of this.held) n += h.data.length;
     return n;
   }
 
@@ -152,7 +158,9 @@ export class Client {
     this.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
     this.parser.push(chunk, borrowed);
-    if (this.parser.buffered > this.server.config.num("client-query-buffer-limit")) {
+    const qlimit = this.server.config.num("client-query-buffer-limit");
+    // Unauthenticated clients get at most 1 MB (as Redis 7.4), whatever the limit says.
+    if (this.parser.buffered > (qlimit > UNAUTH_QUERY_LIMIT && this.server.acl.authRequired(this) ? UNAUTH_QUERY_LIMIT : qlimit)) {
       this.server.log("warning", `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr}`);
       this.server.stats.clientQueryBufferLimitDisconnections++;
       this.destroy();
@@ -229,7 +237,23 @@ export class Client {
     this.out += encode(r, this.proto);
   }
 
-  /** Send queued replies: one write per batch; held back while the journal syncs (appendfsync always). */
+  /**
+   * The command running now journaled a write (server.appendJournal): its reply, which starts
+   * at the current end of `out`, must not leave before the record is written (and fsynced
+   * under appendfsync always). Nothing to hold when the reply is suppressed (CLIENT REPLY).
+   */
+  markDurable(): void {
+    if (this.replyMode !== "on" || this.skipNext) return;
+    if (this.durableMarks === null) this.durableMarks = [];
+    this.durableMarks.push(this.out.length);
+  }
+
+  /**
+   * Send queued replies: one write per batch. A batch holding replies of journaled writes waits
+   * for the journal (server.whenDurable(): the group commit of this turn), and every batch after
+   * it waits its turn, so replies keep their order. If the journal write failed, the replies of
+   * those writes become the MISCONF error; the other replies of the batch (reads) go out as is.
+   */
   flush(): void {
     if (this.isClosed) return;
     if (this.out === "") {
@@ -238,29 +262,42 @@ export class Client {
     }
     const data = this.out;
     this.out = "";
-    if (this.needsDurable) {
-      this.needsDurable = false;
+    const marks = this.durableMarks;
+    if (marks !== null) {
+      this.durableMarks = null;
+      const batch: HeldBatch = { data, marks, settled: false, error: null };
       if (this.held === null) this.held = [];
-      this.held.push(data);
-      const batch = this.held;
+      this.held.push(batch);
       this.server.whenDurable().then(
-        () => this.releaseHeld(batch, null),
-        (e: Error) => this.releaseHeld(batch, e),
+        () => this.settle(batch, null),
+        (e: Error) => this.settle(batch, e),
       );
       return;
     }
     if (this.held !== null) {
-      this.held.push(data);
+      this.held.push({ data, marks: null, settled: true, error: null });
       return;
     }
     this.send(data);
   }
 
-  private releaseHeld(batch: string[], e: Error | null): void {
-    if (this.held !== batch) return;
-    this.held = null;
-    if (e) this.server.log("warning", `journal write failed: ${e.message}`);
-    this.send(batch.join(""));
+  /** A held batch's journal write finished: send every settled batch at the head of the line. */
+  private settle(batch: HeldBatch, e: Error | null): void {
+    batch.settled = true;
+    if (e !== null) {
+      batch.error = e.message.startsWith("MISCONF ") ? e.message : `MISCONF Errors writing to the AOF file: ${e.message}`;
+    }
+    const held = this.held;
+    if (held === null || this.isClosed) return;
+    let n = 0;
+    let data = "";
+    while (n < held.length && held[n].settled) {
+      const b = held[n++];
+      data += b.error !== null && b.marks !== null ? replaceReplies(b.data, b.marks, b.error) : b.data;
+    }
+    if (n === 0) return;
+    this.held = n === held.length ? null : held.slice(n);
+    this.send(data);
   }
 
   private send(data: string): void {
@@ -268,7 +305,7 @@ export class Client {
     this.peer.write(Buffer.from(data, "latin1"));
     this.server.stats.netOutputBytes += data.length;
     this.checkOutputLimits();
-    if (this.closing) this.peer.close();
+    if (this.closing && this.held === null) this.peer.close();
   }
 
   /** Enforce client-output-buffer-limit for this client's class. */
@@ -281,7 +318,8 @@ export class Client {
     const limits = this.server.outputLimits;
     const [hard, soft, secs] = this.inSubscribeMode ? limits.pubsub : limits.normal;
     const now = Date.now();
-    let over = hard > 0 && pending >= hard;
+    // A client that has not authenticated may not pile up more than 1 KB (CVE-2025-21605).
+    let over = (hard > 0 && pending >= hard) || (pending > UNAUTH_OUTPUT_LIMIT && this.server.acl.authRequired(this));
     if (!over && soft > 0 && pending >= soft) {
       if (this.softLimitSince === 0) this.softLimitSince = now;
       else if (now - this.softLimitSince >= secs * 1000) over = true;
@@ -402,4 +440,69 @@ function isWriteArgv(argv: string[]): boolean {
 function fmtHost(h: string): string {
   if (h.startsWith("::ffff:")) return h.slice(7);
   return h.includes(":") ? `[${h}]`.replace(/^\[\[/, "[") : h;
+}
+
+/** An output batch waiting for the journal (Client.flush). */
+interface HeldBatch {
+  data: string;
+  /** Offsets in data where replies of journaled writes start; null for a batch of reads. */
+  marks: number[] | null;
+  settled: boolean;
+  /** The MISCONF text replacing the marked replies when the journal write failed. */
+  error: string | null;
+}
+
+/**
+ * data with the complete RESP reply starting at each mark replaced by the error `error`.
+ * A mark that does not start a parsable reply (never expected) drops the rest of the batch
+ * after the error, so a failed write can never be answered as if it succeeded.
+ */
+function replaceReplies(data: string, marks: number[], error: string): string {
+  const err = "-" + error.replace(/[\r\n]/g, " ") + "\r\n";
+  let out = "";
+  let pos = 0;
+  for (const m of marks) {
+    if (m < pos) continue;
+    if (m >= data.length) break;
+    const end = replyEnd(data, m);
+    out += data.slice(pos, m) + err;
+    if (end < 0) return out;
+    pos = end;
+  }
+  return out + data.slice(pos);
+}
+
+/** Offset just past the complete RESP2/RESP3 value starting at `start` in s, or -1. */
+function replyEnd(s: string, start: number): number {
+  let pos = start;
+  let pending = 1;
+  while (pending > 0) {
+    if (pos >= s.length) return -1;
+    const nl = s.indexOf("\r\n", pos);
+    if (nl < 0) return -1;
+    const type = s[pos];
+    const n = Number(s.slice(pos + 1, nl));
+    pos = nl + 2;
+    pending--;
+    switch (type) {
+      case "+": case "-": case ":": case ",": case "#": case "_": case "(":
+        break;
+      case "$": case "=": case "!":
+        if (!Number.isInteger(n)) return -1;
+        if (n >= 0) pos += n + 2;
+        break;
+      case "*": case "~": case ">":
+        if (!Number.isInteger(n)) return -1;
+        if (n > 0) pending += n;
+        break;
+      case "%": case "|":
+        if (!Number.isInteger(n)) return -1;
+        // An attribute (|) precedes the value it annotates.
+        pending += 2 * n + (type === "|" ? 1 : 0);
+        break;
+      default:
+        return -1;
+    }
+  }
+  return pos > s.length ? -1 : pos;
 }

@@ -120,6 +120,19 @@ export const DIRECTIVES: Directive[] = [
   d("aclfile", "string", "", { mutable: false }),
   d("acllog-max-len", "int", 128, { min: 0, max: LLMAX }),
   d("acl-pubsub-default", "enum", "resetchannels", { values: ["allchannels", "resetchannels"] }),
+  // aki's security features beyond Redis (src/security/): failed-AUTH throttling (0 = off;
+  // window in seconds, delay in milliseconds), the audit stream, the ACL LOG kept with the data
+  // file, opt-in session revocation. auditfile is fixed at startup (a path the server writes).
+  d("auth-max-failures", "int", 10, { min: 0, max: 2147483647 }),
+  d("auth-failure-window", "int", 60, { min: 1, max: 2147483647 }),
+  d("auth-max-delay", "int", 5000, { min: 0, max: 2147483647 }),
+  d("auth-throttle-loopback", "bool", true),
+  d("auditfile", "string", "", { mutable: false }),
+  d("audit-max-size", "memory", 64 * MB, { min: 1024, max: LLMAX }),
+  d("audit-max-len", "int", 1000, { min: 0, max: 1000000 }),
+  d("audit-commands", "bool", false),
+  d("acllog-persist", "bool", true),
+  d("acl-revoke-sessions", "bool", false),
   d("enable-debug-command", "enum", "no", { values: ["no", "yes", "local"], mutable: false, used: false }),
   d("enable-protected-configs", "enum", "no", { values: ["no", "yes", "local"], mutable: false, used: false }),
   d("enable-module-command", "enum", "no", { values: ["no", "yes", "local"], mutable: false, used: false }),
@@ -234,24 +247,40 @@ export const DIRECTIVES: Directive[] = [
   compat("cluster-enabled", "bool", false, { mutable: false }),
   compat("cluster-config-file", "string", "nodes.conf", { mutable: false }),
   compat("cluster-node-timeout", "int", 15000, { min: 0, max: LLMAX }),
-  // TLS (accepted until native TLS lands)
-  compat("tls-port", "int", 0, { min: 0, max: 65535, mutable: false }),
-  compat("tls-cert-file", "string", ""),
-  compat("tls-key-file", "string", ""),
-  compat("tls-key-file-pass", "string", "", { sensitive: true }),
+  // TLS (transports/tls.ts). tls-port is fixed at startup, like port; the files and options
+  // may change with CONFIG SET (new connections get them). Replication/cluster ones are compat.
+  d("tls-port", "int", 0, { min: 0, max: 65535, mutable: false }),
+  d("tls-cert-file", "string", ""),
+  d("tls-key-file", "string", ""),
+  d("tls-key-file-pass", "string", "", { sensitive: true }),
   compat("tls-client-cert-file", "string", ""),
   compat("tls-client-key-file", "string", ""),
   compat("tls-client-key-file-pass", "string", "", { sensitive: true }),
   compat("tls-dh-params-file", "string", ""),
-  compat("tls-ca-cert-file", "string", ""),
-  compat("tls-ca-cert-dir", "string", ""),
-  compat("tls-auth-clients", "enum", "yes", { values: ["no", "yes", "optional"] }),
+  d("tls-ca-cert-file", "string", ""),
+  d("tls-ca-cert-dir", "string", ""),
+  d("tls-auth-clients", "enum", "yes", { values: ["no", "yes", "optional"] }),
+  d("tls-auth-clients-user", "special", "off", {
+    parse: (raw) => {
+      const v = raw.toLowerCase();
+      if (v === "off") return "off";
+      if (v === "cn") return "CN";
+      throw new Error("argument(s) must be one of the following: off, CN");
+    },
+  }),
   compat("tls-replication", "bool", false),
   compat("tls-cluster", "bool", false),
-  compat("tls-protocols", "string", ""),
-  compat("tls-ciphers", "string", ""),
-  compat("tls-ciphersuites", "string", ""),
-  compat("tls-prefer-server-ciphers", "bool", false),
+  d("tls-protocols", "special", "", {
+    parse: (raw) => {
+      for (const w of raw.split(/\s+/).filter(Boolean)) {
+        if (!["tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"].includes(w.toLowerCase())) throw new Error("Invalid tls-protocols specified");
+      }
+      return raw;
+    },
+  }),
+  d("tls-ciphers", "string", ""),
+  d("tls-ciphersuites", "string", ""),
+  d("tls-prefer-server-ciphers", "bool", false),
   compat("tls-session-caching", "bool", true),
   compat("tls-session-cache-size", "int", 20480, { min: 0, max: 2147483647 }),
   compat("tls-session-cache-timeout", "int", 300, { min: 0, max: 2147483647 }),
@@ -259,6 +288,7 @@ export const DIRECTIVES: Directive[] = [
   d("admin-port", "int", 0, { min: 0, max: 65535, mutable: false }),
   d("admin-bind", "string", "127.0.0.1", { mutable: false }),
   d("admin-host", "string", ""),
+  d("admin-tls", "bool", false, { mutable: false }),
 ];
 
 const BY_NAME = new Map<string, Directive>();
@@ -323,6 +353,12 @@ export class Config {
   userLines: { file: string; line: number; text: string }[] = [];
   /** The file the config was read from (for CONFIG REWRITE). */
   file = "";
+  /**
+   * Run once after every value of one CONFIG SET is in place, with their canonical names (for
+   * settings that must be checked together, e.g. a TLS certificate and its key). Throwing
+   * Error(reason) fails the CONFIG SET and restores the old values.
+   */
+  readonly appliers: ((names: string[]) => void)[] = [];
 
   constructor() {
     for (const dir of DIRECTIVES) this.values.set(dir.name, dir.default);
@@ -376,6 +412,7 @@ export class Config {
         this.values.set(dir.name, v);
         this.onChange(dir.name, v);
       }
+      for (const apply of this.appliers) apply(parsed.map(([dir]) => dir.name));
     } catch (e) {
       for (const [dir, v] of old) this.values.set(dir.name, v);
       return `CONFIG SET failed (possibly related to argument '${pairs[0][0]}') - ${(e as Error).message}`;

@@ -2,14 +2,16 @@
  * The one choke point every command passes through, RESP or admin API, in Redis 7.2's order
  * (server.c processCommand):
  *
- * 1. "post" / "host:" (an HTTP request sent to the RESP port): close silently.
+ * 1. "post" / "host:" (an HTTP request sent to the RESP port): close at once, silently, dropping
+ *    replies not yet sent.
  * 2. Lookup: "ERR unknown command '<name>', with args beginning with: '<a>' ..." (names and args
  *    cut to 128 bytes), or for a container "ERR unknown subcommand '<sub>'. Try <CMD> HELP.".
  * 3. Arity: "ERR wrong number of arguments for '<full name>' command".
  * 4. Auth gate: "NOAUTH Authentication required." unless the command is no-auth.
  * 5. Inside MULTI, a no-multi command: "ERR Command not allowed inside a transaction".
  * 6. ACL check (the ACL engine writes the ACL LOG entry and the NOPERM text).
- * 7. Disk error: writes are refused with "MISCONF ..." while the journal is failing.
+ * 7. Disk error: writes (and PING, and EXEC of a transaction with writes: EXECABORT) are refused
+ *    with "MISCONF ..." while the journal is failing.
  * 8. RESP2 subscribed mode: only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET.
  * 9. MULTI: anything but EXEC/DISCARD/MULTI/WATCH/QUIT/RESET is queued ("QUEUED").
  * 10. call(): run the handler, count stats, journal the write if the data changed.
@@ -18,8 +20,19 @@
 import { BLOCKED, COMMANDS, type Command } from "./commands/table.ts";
 import { ErrorReply, NO_REPLY, QUEUED, type Reply } from "./resp/reply.ts";
 import type { Client } from "./client.ts";
+import { discardTransaction } from "./commands/transactions.ts";
 
+/** Inside MULTI with a write queued (EXEC is then a write for the disk-error check). */
+function queuesWrite(c: Client): boolean {
+  if (c.multi === null) return false;
+  for (const q of c.multi) if (q.cmd.write) return true;
+  return false;
+}
+
+/** Redis's "%.128s": at most n bytes, and nothing from the first NUL on. */
 function cut(s: string, n = 128): string {
+  const z = s.indexOf("\0");
+  if (z >= 0 && z < n) n = z;
   return s.length > n ? s.slice(0, n) : s;
 }
 
@@ -54,6 +67,8 @@ function reject(c: Client, cmd: Command | null, e: ErrorReply): ErrorReply {
   return e;
 }
 
+let lastSecurityWarning = -Infinity;
+
 /** Run argv for client c through every check; returns the reply (or BLOCKED). */
 export function dispatch(c: Client, argv: string[]): Reply | typeof BLOCKED {
   const server = c.server;
@@ -61,8 +76,14 @@ export function dispatch(c: Client, argv: string[]): Reply | typeof BLOCKED {
   if (found instanceof ErrorReply) {
     const n = argv[0].toLowerCase();
     if (n === "post" || n === "host:") {
-      server.log("warning", "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
-      c.closeAfterReply();
+      // Logged at most once a minute (as Redis), so the attack cannot flood the log.
+      const now = Date.now();
+      if (now - lastSecurityWarning >= 60000) {
+        lastSecurityWarning = now;
+        server.log("warning", "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.");
+      }
+      // As Redis (freeClientAsync): replies still queued for this client are dropped too.
+      c.destroy();
       return NO_REPLY;
     }
     return reject(c, null, found);
@@ -80,8 +101,11 @@ export function dispatch(c: Client, argv: string[]): Reply | typeof BLOCKED {
   }
   const denied = server.acl.checkCommand(c, cmd, argv, c.multi !== null ? "multi" : "toplevel");
   if (denied !== null) return reject(c, cmd, denied);
-  if (cmd.write && server.persistFailed()) {
-    return reject(c, cmd, new ErrorReply(server.misconfError()));
+  if (server.persistFailed() && (cmd.write || cmd.name === "ping" || (cmd.name === "exec" && queuesWrite(c)))) {
+    if (cmd.name !== "exec") return reject(c, cmd, new ErrorReply(server.misconfError()));
+    // Redis aborts the transaction: EXECABORT naming the disk error.
+    discardTransaction(c);
+    return reject(c, cmd, new ErrorReply(`EXECABORT Transaction discarded because of: ${server.misconfError()}`));
   }
   if (c.proto === 2 && c.inSubscribeMode && !SUBSCRIBE_OK.has(cmd.parent ? cmd.parent.name : cmd.name)) {
     return reject(

@@ -18,6 +18,7 @@ import { splitArgs } from "./resp/parser.ts";
 import { FilePersistence } from "./persist/file.ts";
 import { checkFile } from "./persist/check.ts";
 import type { Listener, Transport } from "../transports/types.ts";
+import { TlsService } from "../transports/tls.ts";
 import * as proc from "../transports/process.ts";
 
 const HELP = `aki ${AKI_VERSION}: a Redis ${REDIS_VERSION}-compatible server with Redis's ACL model
@@ -36,8 +37,12 @@ Common flags (every redis.conf directive is also a flag):
   --appendfsync always|everysec|no
   --requirepass PASS    password of the default user
   --aclfile PATH        ACL users file (loaded at startup, ACL LOAD / ACL SAVE)
+  --auditfile PATH      security audit events as JSON lines (mode 0600, rotated at --audit-max-size)
   --admin-port N        HTTP admin API port (0 = off, the default); --admin-bind ADDR
   --config FILE         read a redis.conf-style file
+  --tls-port N          RESP over TLS (--tls-cert-file, --tls-key-file, --tls-ca-cert-file,
+                        --tls-auth-clients no|optional|yes; --port 0 serves TLS only)
+  --admin-tls yes       serve the admin API over HTTPS with the TLS certificate
   --transport node      use node:net even under Deno or Bun
 `;
 
@@ -161,17 +166,29 @@ async function serverMain(args: string[]): Promise<void> {
     server.dbfile = path;
     proc.ignoreFileSizeSignal();
     const store = new FilePersistence(path, config.str("appendfsync") as "always" | "everysec" | "no");
+    const t0 = performance.now();
     try {
-      store.open((rec) => server.replay(rec), (line) => server.log("warning", line));
+      // Replays with lazy expiry off; keys whose time passed go at the first active expiry.
+      server.load(store, (line) => server.log("warning", line));
     } catch (e) {
-      fail(`aki: cannot load data file: ${(e as Error).message}`);
+      const msg = (e as Error).message;
+      fail(`aki: cannot load data file: ${msg.startsWith(path) ? msg : `${path}: ${msg}`}`);
     }
-    server.persist = store;
+    const st = store.stats();
+    let keys = 0;
+    for (const db of server.keyspace.dbs) keys += db.size;
+    server.log(
+      "notice",
+      `Data file ${path} loaded: ${st.records} records, ${st.fileSize} bytes, ${keys} keys in ${((performance.now() - t0) / 1000).toFixed(3)} seconds`,
+    );
   }
 
   // ACL users.
   const aclError = server.acl.loadAtStartup?.();
   if (aclError) fail(`aki: ${aclError}`);
+  // Security features: the ACL LOG kept with the data file, the audit file.
+  const securityError = server.security.start();
+  if (securityError) fail(`aki: ${securityError}`);
 
   // Listeners.
   const listeners: Listener[] = [];
@@ -192,18 +209,38 @@ async function serverMain(args: string[]): Promise<void> {
       listeners.push(l);
       server.log("notice", `aki ${AKI_VERSION} listening on unix socket ${l.address} (${where})`);
     }
+    // TLS (transports/tls.ts): certificate problems stop startup naming the file and the problem.
+    const tlsPort = config.num("tls-port");
+    let tlsService: TlsService | null = null;
+    if (tlsPort !== 0 || config.bool("admin-tls")) {
+      try {
+        tlsService = new TlsService(server, transport, () => loadTransport("node"));
+      } catch (e) {
+        fail(`aki: TLS: ${(e as Error).message}`);
+      }
+    }
+    if (tlsService && tlsPort !== 0) {
+      for (const host of config.str("bind").split(/\s+/).filter(Boolean)) {
+        const h = host.startsWith("-") ? host.slice(1) : host;
+        const { listener: l, how } = await tlsService.listen(h, tlsPort);
+        listeners.push(l);
+        server.log("notice", `aki ${AKI_VERSION} listening on ${l.address} with TLS (${where}; ${how})`);
+      }
+    }
     const adminPort = config.num("admin-port");
     if (adminPort !== 0) {
       const { createAdminApp } = await import("./admin/app.ts");
       const app = createAdminApp(server);
-      const l = await transport.serveHttp(app.fetch, config.str("admin-bind"), adminPort);
+      const l = tlsService && config.bool("admin-tls")
+        ? await tlsService.serveHttp(app.fetch, config.str("admin-bind"), adminPort)
+        : await transport.serveHttp(app.fetch, config.str("admin-bind"), adminPort);
       listeners.push(l);
-      server.log("notice", `aki admin API listening on http://${l.address}`);
+      server.log("notice", `aki admin API listening on ${tlsService && config.bool("admin-tls") ? "https" : "http"}://${l.address}`);
     }
   } catch (e) {
     fail(`aki: could not listen: ${(e as Error).message}`);
   }
-  if (listeners.length === 0) fail("aki: nothing to listen on (--port 0 and no --unixsocket)");
+  if (listeners.length === 0) fail("aki: nothing to listen on (--port 0, no --tls-port and no --unixsocket)");
   server.onShutdown = async () => {
     await Promise.all(listeners.map((l) => l.close().catch(() => {})));
   };

@@ -11,6 +11,7 @@ import { Client, type Peer } from "./client.ts";
 import { Config, type OutputLimits } from "./config.ts";
 import { Keyspace, ScanCursors } from "./store/keyspace.ts";
 import { Acl } from "./acl/acl.ts";
+import { Security } from "./security/index.ts";
 import { PubSub } from "./pubsub.ts";
 import { ErrorReply, NULL_ARRAY, type Reply } from "./resp/reply.ts";
 import { ALL_COMMANDS, BLOCKED } from "./commands/table.ts";
@@ -80,6 +81,8 @@ export class Server {
   readonly config: Config;
   readonly keyspace: Keyspace;
   readonly acl: Acl;
+  /** aki's security features beyond Redis: AUTH throttling, audit, lasting ACL LOG (src/security). */
+  readonly security: Security;
   readonly pubsub = new PubSub();
   /** Live SCAN / HSCAN / SSCAN / ZSCAN cursors. */
   readonly scanCursors = new ScanCursors();
@@ -119,7 +122,6 @@ export class Server {
   /** Blocked clients per "db\0key", FIFO. */
   private blockedOn = new Map<string, Client[]>();
   private readyKeys = new Set<string>();
-  private commitPromise: Promise<void> | null = null;
   private cronTimer: ReturnType<typeof setInterval> | null = null;
   /** An internal, always-authenticated client for replay and in-process calls. */
   readonly internal: Client;
@@ -141,10 +143,13 @@ export class Server {
       expired: (db, key) => {
         this.stats.expiredKeys++;
         this.notify("x", "expired", key, db);
+        this.journalExpired(db, key);
       },
       added: (db, key) => this.notify("n", "new", key, db),
+      loading: () => this.loading,
     });
     this.acl = new Acl(this);
+    this.security = new Security(this);
     this.config.onChange = (name, value) => this.configChanged(name, value);
     this.internal = new Client(this, nullPeer(), 0);
     this.internal.authenticated = true;
@@ -166,6 +171,7 @@ export class Server {
     const c = new Client(this, peer, this.nextClientId++);
     if (this.clients.size >= this.config.num("maxclients")) {
       this.stats.rejectedConnections++;
+      this.security.connectionRefused(c, "maxclients");
       c.writeReply(new ErrorReply("ERR max number of clients reached"));
       c.closeAfterReply();
       c.flush();
@@ -175,6 +181,7 @@ export class Server {
     const denied = this.acl.refuseConnection(c);
     if (denied !== null) {
       this.stats.rejectedConnections++;
+      this.security.connectionRefused(c, "protected-mode");
       c.writeReply(new ErrorReply(denied));
       c.closeAfterReply();
       c.flush();
@@ -196,6 +203,7 @@ export class Server {
 
   removeClient(c: Client): void {
     if (!this.clients.delete(c.id)) return;
+    this.security.clientRemoved(c);
     this.pubsub.removeClient(c);
     this.unwatchAll(c);
     if (c.blocked) this.unblock(c, false, true);
@@ -386,42 +394,114 @@ export class Server {
   }
 
   // ---- journal ----------------------------------------------------------------------------
+  //
+  // Every applied write reaches the store as one record (a MULTI/EXEC as one group record),
+  // in the order it was applied; deletions by expiry (lazy or active) are journaled as DEL so
+  // a restart never brings an expired key back and later writes replay against the same state.
+  // The store writes at the end of the event-loop turn (one write, and with appendfsync always
+  // one fsync, for every client: group commit). Clients hold the replies of their writes until
+  // that write is done (Client.flush / whenDurable); a failed write turns them into MISCONF
+  // errors, and dispatch refuses writes while the store is failing.
+
+  /** True while the data file is replayed at startup: no lazy expiry, past expire times are kept. */
+  loading = false;
+  /** DEL entries for keys removed by expiry, not journaled yet (see journalExpired). */
+  private expiredJournal: JournalEntry[] = [];
+  private expiredFlushQueued = false;
+  /** A commit() of the store is queued for this turn (everysec / no: nobody waits on it). */
+  private commitQueued = false;
+
+  /**
+   * Redis's checkAlreadyExpired: is the absolute expire time `at` (ms) already past, so that a
+   * command setting it deletes the key instead? Never while loading (the key keeps the TTL and
+   * active expiry removes it after the load, journaling the deletion).
+   */
+  alreadyExpired(at: number): boolean {
+    return !this.loading && at <= this.keyspace.clock();
+  }
+
+  /** Replay the store into the keyspace and keep it as this server's journal (startup). */
+  load(store: Persistence, log: (line: string) => void): void {
+    this.loading = true;
+    let n = 0;
+    try {
+      store.open((rec) => {
+        n++;
+        try {
+          this.replay(rec);
+        } catch (e) {
+          throw new Error(`record ${n}: ${(e as Error).message}`);
+        }
+      }, log);
+    } finally {
+      this.loading = false;
+    }
+    this.persist = store;
+    this.dirtyAtSave = this.dirty; // what was loaded is saved
+  }
 
   /** Record an applied write (called by dispatch.call). */
   journal(c: Client, argvs: string[][]): void {
-    this.dirty++;
     if (this.persist === null || c === this.internal) return;
-    const entries: JournalEntry[] = argvs.map((argv) => ({ db: c.dbIndex, argv }));
+    const entries: JournalEntry[] = this.expiredJournal.length !== 0 ? this.takeExpired() : [];
+    const db = c.dbIndex;
+    for (const argv of argvs) entries.push({ db, argv });
     if (c.execJournal !== null) {
-      c.execJournal.push(...entries);
+      for (const e of entries) c.execJournal.push(e);
       return;
     }
     this.appendJournal(c, entries);
   }
 
-  appendJournal(c: Client, rec: JournalRecord): void {
+  /** Append a record for client c (null: no client waits on it) and make sure it gets written. */
+  appendJournal(c: Client | null, rec: JournalRecord): void {
     if (this.persist === null || rec.length === 0) return;
+    if (this.expiredJournal.length !== 0) rec = [...this.takeExpired(), ...rec];
     this.persist.append(rec);
-    if (this.config.str("appendfsync") === "always") c.needsDurable = true;
+    if (c !== null && c !== this.internal) c.markDurable();
     this.scheduleCommit();
   }
 
-  private scheduleCommit(): void {
-    if (this.commitPromise !== null) return;
-    this.commitPromise = new Promise<void>((resolve, reject) => {
-      setTimeout(() => {
-        this.commitPromise = null;
-        this.persist!.commit().then(resolve, reject);
-      }, 0);
+  /** Keyspace hook: a key was removed by expiry. Its DEL precedes the next journaled write. */
+  private journalExpired(db: number, key: string): void {
+    if (this.persist === null || this.loading) return;
+    this.expiredJournal.push({ db, argv: ["DEL", key] });
+    if (this.expiredFlushQueued) return;
+    this.expiredFlushQueued = true;
+    queueMicrotask(() => {
+      this.expiredFlushQueued = false;
+      if (this.expiredJournal.length !== 0) this.appendJournal(null, this.takeExpired());
     });
-    this.commitPromise.catch((e: Error) => this.log("warning", `Error writing to the data file: ${e.message}`));
   }
 
-  /** Resolves when everything journaled so far is durable per appendfsync. */
+  private takeExpired(): JournalEntry[] {
+    const e = this.expiredJournal;
+    this.expiredJournal = [];
+    return e;
+  }
+
+  /** Queue one commit for this turn (the store coalesces every commit of a turn into one write). */
+  private scheduleCommit(): void {
+    if (this.commitQueued || this.persist === null) return;
+    this.commitQueued = true;
+    this.persist.commit().then(
+      () => {
+        this.commitQueued = false;
+      },
+      (e: Error) => {
+        this.commitQueued = false;
+        this.log("warning", `Error writing to the data file: ${e.message}`);
+      },
+    );
+  }
+
+  /**
+   * Resolves when everything journaled so far is written (and fsynced under appendfsync
+   * always); rejects with the MISCONF error when that write failed.
+   */
   whenDurable(): Promise<void> {
     if (this.persist === null) return Promise.resolve();
-    if (this.commitPromise === null) this.scheduleCommit();
-    return this.commitPromise!;
+    return this.persist.commit();
   }
 
   persistFailed(): boolean {
@@ -542,46 +622,100 @@ export class Server {
     for (const c of this.clients.values()) {
       if (timeout > 0 && !c.blocked && !c.inSubscribeMode && now - c.lastInteraction > timeout * 1000) {
         this.log("verbose", `Closing idle client id=${c.id}`);
+        this.security.closing(c, "idle-timeout");
         c.destroy();
         continue;
       }
       if (c.softLimitSince !== 0) c.checkOutputLimits();
     }
     if (this.persist && !this.compacting && this.persist.shouldCompact(this.config.num("auto-aof-rewrite-percentage"), this.config.num("auto-aof-rewrite-min-size"))) {
-      void this.compact();
+      this.compact().catch(() => {}); // logged by compact()
     }
   }
 
-  /** Rewrite the data file as a snapshot plus tail (BGREWRITEAOF, SAVE, BGSAVE, automatic). */
+  /** Unix seconds when the last compaction started, -1 when none runs; its duration in seconds. */
+  private compactStarted = -1;
+  lastCompactSeconds = -1;
+  /** Milliseconds the last compaction's snapshot held the event loop (the pause clients saw). */
+  lastCompactPauseMs = 0;
+
+  /**
+   * Rewrite the data file as a snapshot plus tail (BGREWRITEAOF, SAVE, BGSAVE, automatic).
+   * Resolves when the new file is in place (at once with no data file); rejects with
+   * "ERR Background append only file rewriting already in progress" while one runs, or with
+   * the failure (the old file is kept, and it is logged).
+   */
   async compact(): Promise<void> {
-    if (!this.persist || this.compacting) return;
+    if (!this.persist) return;
+    if (this.compacting) throw new Error("ERR Background append only file rewriting already in progress");
     this.compacting = true;
+    this.compactStarted = Date.now();
+    let done = () => {};
+    this.compactDone = new Promise<void>((resolve) => (done = resolve));
+    // The snapshot is captured now, synchronously (cheap: keys and value references, with
+    // copy-on-write for collections); records appended from here on form the tail.
+    let snap: ReturnType<typeof openSnapshot> | null = null;
     try {
-      // Materialize the snapshot synchronously: records appended from here on form the tail,
-      // so no write can be in both the snapshot and the tail.
-      const records = [...snapshot(this)];
+      snap = openSnapshot(this);
+      const dirtyAtStart = this.dirty;
+      this.lastCompactPauseMs = snap.pauseMs;
+      this.log("notice", `Compaction started: ${snap.keys} keys captured in ${snap.pauseMs.toFixed(1)} ms`);
+      const records = snap.records;
       await this.persist.compact(() => records);
       this.lastSave = Math.floor(Date.now() / 1000);
+      this.dirtyAtSave = dirtyAtStart;
+      this.saves++;
+      this.lastCompactSeconds = Math.round((Date.now() - this.compactStarted) / 1000);
+      this.log("notice", `Compaction finished: ${this.persist.stats().fileSize} bytes`);
     } catch (e) {
       this.log("warning", `Compaction failed: ${(e as Error).message}`);
+      throw e;
     } finally {
+      snap?.close();
       this.compacting = false;
+      this.compactStarted = -1;
+      this.compactDone = null;
+      done();
     }
+  }
+
+  private compactDone: Promise<void> | null = null;
+
+  /** Resolves (never rejects) when the running compaction has ended; at once when none runs. */
+  compactionDone(): Promise<void> {
+    return this.compactDone ?? Promise.resolve();
   }
 
   get compactionInProgress(): boolean {
     return this.compacting;
   }
 
-  /** Replay a journal record into the keyspace (startup). */
+  /** Seconds the running compaction has taken so far, -1 when none runs. */
+  get compactSeconds(): number {
+    return this.compactStarted < 0 ? -1 : Math.round((Date.now() - this.compactStarted) / 1000);
+  }
+
+  /**
+   * Replay a journal record into the keyspace (startup). Throws, so that the server refuses to
+   * start rather than lose data, for a db index beyond `databases` or a command this build
+   * does not know (Redis: "Unknown command ... reading the append only file").
+   */
   replay(rec: JournalRecord): void {
     const c = this.internal;
-    for (const e of rec) {
-      c.db = this.keyspace.dbs[e.db] ?? this.keyspace.dbs[0];
-      const found = lookupForReplay(e.argv);
-      if (found) c.call(found, e.argv);
+    try {
+      for (const e of rec) {
+        const db = this.keyspace.dbs[e.db];
+        if (db === undefined) {
+          throw new Error(`a record for db ${e.db}, but 'databases' is ${this.keyspace.dbs.length}`);
+        }
+        c.db = db;
+        const found = e.argv.length > 0 ? lookupForReplay(e.argv) : null;
+        if (found === null) throw new Error(`unknown command '${e.argv[0] ?? ""}' in a record`);
+        c.call(found, e.argv);
+      }
+    } finally {
+      c.db = this.keyspace.dbs[0];
     }
-    c.db = this.keyspace.dbs[0];
   }
 
   /** Close clients and listeners, flush the journal. */
@@ -590,17 +724,22 @@ export class Server {
     this.cronTimer = null;
     for (const c of [...this.clients.values()]) c.destroy();
     if (this.onShutdown) await this.onShutdown();
+    this.security.close();
     if (this.persist) {
       try {
         await this.persist.commit();
       } catch { /* logged */ }
-      this.persist.close();
+      try {
+        this.persist.close();
+      } catch (e) {
+        this.log("warning", `Error closing the data file: ${(e as Error).message}`);
+      }
     }
   }
 }
 
 import { lookup } from "./dispatch.ts";
-import { snapshot } from "./store/snapshot.ts";
+import { openSnapshot } from "./store/snapshot.ts";
 function lookupForReplay(argv: string[]) {
   const r = lookup(argv);
   return r instanceof ErrorReply ? null : r;

@@ -34,7 +34,9 @@ function startChromium(profile: string): Promise<{ proc: ChildProcess; ws: strin
     "--window-size=1280,900",
     "about:blank",
   ];
-  const proc = spawn(CHROMIUM, args, { stdio: ["ignore", "ignore", "pipe"] });
+  // Its own process group, so the browser's helper processes (zygote, renderers) can be
+  // stopped together: left behind, they hold the stderr pipe and keep the test runner alive.
+  const proc = spawn(CHROMIUM, args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
   return new Promise((resolve, reject) => {
     let err = "";
     const timer = setTimeout(() => reject(new Error(`chromium did not start in 30s:\n${err}`)), 30000);
@@ -75,15 +77,29 @@ describe("admin page in headless Chromium", { skip }, () => {
     try {
       await browser?.close();
     } catch { /* already gone */ }
-    if (chrome && chrome.proc.exitCode === null) {
-      const gone = new Promise((r) => chrome!.proc.once("exit", r));
-      chrome.proc.kill("SIGTERM");
-      const t = setTimeout(() => chrome!.proc.kill("SIGKILL"), 5000);
+    if (chrome) {
+      const pid = chrome.proc.pid!;
+      const group = (sig: string) => {
+        try {
+          process.kill(-pid, sig);
+        } catch { /* the group is gone */ }
+      };
+      const gone = chrome.proc.exitCode === null ? new Promise((r) => chrome!.proc.once("exit", r)) : Promise.resolve();
+      group("SIGTERM");
+      const t = setTimeout(() => group("SIGKILL"), 5000);
       await gone;
       clearTimeout(t);
+      group("SIGKILL"); // helpers that outlived the browser process
+      chrome.proc.stderr?.destroy();
     }
-    if (profile) rmSync(profile, { recursive: true, force: true });
     await srv?.stop();
+    // A helper process may still be flushing into the profile for a moment: retry, and never
+    // fail the suite over a temporary directory.
+    if (profile) {
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch { /* left in the temp dir */ }
+    }
   });
 
   test("sign in, create a user, see it listed, dry-run, ACL LOG, screenshot", async () => {

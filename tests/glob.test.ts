@@ -10,12 +10,15 @@ import { startServer, RawClient, OK, type AkiServer } from "./harness.ts";
 describe("glob", () => {
   test("Redis semantics", () => {
     const yes: [string, string][] = [
-      ["*", ""], ["*", "abc"], ["a*", "abc"], ["*c", "abc"], ["a?c", "abc"], ["h[ae]llo", "hello"],
+      ["*", "abc"], ["a*", "abc"], ["*c", "abc"], ["a?c", "abc"], ["h[ae]llo", "hello"],
       ["h[^e]llo", "hallo"], ["h[a-b]llo", "hbllo"], ["h[b-a]llo", "hallo"], ["h\\*llo", "h*llo"],
       ["[\\]]", "]"], ["*a*b*c*", "xxaxxbxxcxx"], ["user:*:name", "user:42:name"],
     ];
     const no: [string, string][] = [
       ["a*", "bac"], ["a?c", "ac"], ["h[^e]llo", "hello"], ["h[a-b]llo", "hcllo"], ["h\\*llo", "hello"], ["abc", "abcd"], ["", "a"], ["a[", "a["],
+      // stringmatchlen never matches an empty string against a non-empty pattern; KEYS, SCAN
+      // and the ACL allkeys flag special-case a lone "*" before they get here.
+      ["*", ""],
     ];
     for (const [p, s] of yes) assert.equal(globMatch(p, s), true, `${p} ~ ${s}`);
     for (const [p, s] of no) assert.equal(globMatch(p, s), false, `${p} !~ ${s}`);

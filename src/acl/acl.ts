@@ -374,7 +374,12 @@ export class Acl {
 
   /** Replace every user at once; the default user object is updated in place. */
   private install(users: Map<string, User>, current: Client | null): void {
-    const fresh = users.get("default") ?? this.newDefaultUser();
+    let fresh = users.get("default");
+    if (fresh === undefined) {
+      // Redis semantics (ACLCreateDefaultUser), but an operator should know the server is open.
+      fresh = this.newDefaultUser();
+      this.server.log("warning", "The ACL file defines no 'default' user: it was created as 'on nopass ~* &* +@all', so clients that do not authenticate get full access. Add a 'user default ...' line to restrict it.");
+    }
     this.defaultUser.copyFrom(fresh);
     users.set("default", this.defaultUser);
     const old = new Set<User>();

@@ -97,7 +97,7 @@ function expireGeneric(c: Client, argv: string[], name: string, base: number, se
   if (gt && (cur === undefined || when <= cur)) return 0;
   if (lt && cur !== undefined && when >= cur) return 0;
   const at = Number(when);
-  if (at <= now(c) && c !== c.server.internal) {
+  if (c.server.alreadyExpired(at)) {
     c.db.delete(key);
     clearRaw(c.db, key);
     c.server.dirty++;

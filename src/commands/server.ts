@@ -90,14 +90,15 @@ export function infoText(s: Server, args: string[]): string {
         parts.push(section("Persistence", [
           ["loading", 0], ["async_loading", 0], ["current_cow_peak", 0], ["current_cow_size", 0], ["current_fork_perc", "0.00"],
           ["current_save_keys_processed", 0], ["current_save_keys_total", 0], ["rdb_changes_since_last_save", s.dirty - s.dirtyAtSave],
-          ["rdb_bgsave_in_progress", 0], ["rdb_last_save_time", s.lastSave], ["rdb_last_bgsave_status", ps?.lastRewriteOk === false ? "err" : "ok"],
-          ["rdb_last_bgsave_time_sec", -1], ["rdb_current_bgsave_time_sec", -1], ["rdb_saves", s.saves],
+          ["rdb_bgsave_in_progress", s.compactionInProgress ? 1 : 0], ["rdb_last_save_time", s.lastSave], ["rdb_last_bgsave_status", ps?.lastRewriteOk === false ? "err" : "ok"],
+          ["rdb_last_bgsave_time_sec", s.lastCompactSeconds], ["rdb_current_bgsave_time_sec", s.compactSeconds], ["rdb_saves", s.saves],
           ["aof_enabled", ps?.enabled ? 1 : 0], ["aof_rewrite_in_progress", s.compactionInProgress ? 1 : 0],
-          ["aof_rewrite_scheduled", 0], ["aof_last_rewrite_time_sec", -1], ["aof_current_rewrite_time_sec", -1],
+          ["aof_rewrite_scheduled", 0], ["aof_last_rewrite_time_sec", s.lastCompactSeconds], ["aof_current_rewrite_time_sec", s.compactSeconds],
           ["aof_last_bgrewrite_status", ps?.lastRewriteOk === false ? "err" : "ok"], ["aof_rewrites", s.saves],
           ["aof_last_write_status", ps?.lastWriteOk === false ? "err" : "ok"], ["aof_last_cow_size", 0],
           ["aof_current_size", ps?.fileSize ?? 0], ["aof_base_size", ps?.baseSize ?? 0],
           ["aki_dbfile", s.dbfile], ["aki_appendfsync", s.config.str("appendfsync")],
+          ["aki_last_compaction_pause_ms", s.lastCompactPauseMs.toFixed(3)], ["aki_fsyncs", ps?.fsyncs ?? 0],
         ]));
         break;
       case "stats":
@@ -177,10 +178,13 @@ function configGet(c: Client, argv: string[]): Reply {
   const pairs: Reply[] = [];
   const entries = c.server.config.entries();
   for (let i = 2; i < argv.length; i++) {
-    const pat = argv[i].toLowerCase();
+    // As Redis: a name without glob characters is looked up (case-insensitively); a pattern is
+    // matched with nocase, where an escaped class member still compares exactly.
+    const pat = argv[i];
+    const exact = /[[*?]/.test(pat) ? null : pat.toLowerCase();
     for (const [name, value] of entries) {
       if (seen.has(name)) continue;
-      if (globMatch(pat, name, true)) {
+      if (exact !== null ? name === exact : globMatch(pat, name, true)) {
         seen.add(name);
         pairs.push(name, value);
       }
@@ -210,7 +214,7 @@ function shutdown(c: Client, argv: string[]): Reply {
   const s = c.server;
   s.log("warning", "User requested shutdown...");
   void (async () => {
-    if (save === true) await s.compact();
+    if (save === true) await s.compactionDone().then(() => s.compact()).catch(() => {});
     await s.shutdown();
     s.log("warning", "aki is now ready to exit, bye bye...");
     s.exit(0);
@@ -257,20 +261,44 @@ export const handlers: Record<string, Handler> = {
     return [String(sec), String(usec)];
   },
   lastsave: (c) => c.server.lastSave,
-  save(c) {
-    void c.server.compact();
-    c.server.dirtyAtSave = c.server.dirty;
-    return OK;
+  // SAVE, BGSAVE and BGREWRITEAOF all compact the data file (snapshot + tail, see server.compact).
+  save(c, argv) {
+    const s = c.server;
+    if (s.compactionInProgress) return new ErrorReply("ERR Background save already in progress");
+    if (s.persist === null) {
+      s.lastSave = Math.floor(Date.now() / 1000);
+      s.dirtyAtSave = s.dirty;
+      s.saves++;
+      return OK;
+    }
+    // The reply waits for the new file: the client is blocked (on no key) until then.
+    const r = c.block(argv, [], 0, OK);
+    const cmd = c.current;
+    const finish = (reply: Reply) => {
+      const b = c.blocked;
+      if (b === null || b.cmd !== cmd || b.argv !== argv) return;
+      b.onTimeout = reply;
+      s.unblock(c, true);
+    };
+    s.compact().then(() => finish(OK), () => finish(new ErrorReply("ERR")));
+    return r;
   },
   bgsave(c, argv) {
     if (argv.length > 2 || (argv.length === 2 && !is(argv[1], "schedule"))) return E_SYNTAX;
-    void c.server.compact();
-    c.server.dirtyAtSave = c.server.dirty;
+    const s = c.server;
+    if (s.compactionInProgress) {
+      if (argv.length === 2) {
+        s.compactionDone().then(() => s.compact()).catch(() => {}); // failures are logged
+        return new Simple("Background saving scheduled");
+      }
+      return new ErrorReply("ERR Background save already in progress");
+    }
+    s.compact().catch(() => {});
     return new Simple("Background saving started");
   },
   bgrewriteaof(c) {
     if (c.server.compactionInProgress) return new ErrorReply("ERR Background append only file rewriting already in progress");
-    void c.server.compact();
+    c.server.compact().catch(() => {});
     return new Simple("Background append only file rewriting started");
   },
   shutdown,

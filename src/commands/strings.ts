@@ -426,7 +426,7 @@ export const handlers: Record<string, Handler> = {
       if (r instanceof ErrorReply) return r;
       at = r;
     }
-    if (o.flags & (F_EXAT | F_PXAT) && at <= now(c) && c !== c.server.internal) {
+    if (o.flags & (F_EXAT | F_PXAT) && c.server.alreadyExpired(at)) {
       c.db.delete(key);
       clearRaw(c.db, key);
       c.propagate = [[c.server.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]];

@@ -127,6 +127,8 @@ export class FilePersistence implements Persistence {
   private baseSize = 0;
   private lastSaveTime = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** fdatasyncs of the data file (stats). */
+  private fsyncs = 0;
 
   /**
    * @param path the data file (created with mode 0600 by open() when missing)
@@ -303,7 +305,10 @@ export class FilePersistence implements Persistence {
     const bytes = this.pendingBytes;
     try {
       if (bytes > 0) writeBuffers(this.io, fd, batch, this.goodLength);
-      if (sync) this.io.fdatasyncSync(fd);
+      if (sync) {
+        this.io.fdatasyncSync(fd);
+        this.fsyncs++;
+      }
     } catch (e) {
       try {
         this.io.ftruncateSync(fd, this.goodLength);
@@ -342,6 +347,7 @@ export class FilePersistence implements Persistence {
   private syncNow(fd: number): void {
     try {
       this.io.fdatasyncSync(fd);
+      this.fsyncs++;
       this.dirty = false;
     } catch (e) {
       this.fail(e);
@@ -488,6 +494,7 @@ export class FilePersistence implements Persistence {
       lastRewriteOk: this.lastRewriteOk,
       lastSaveTime: this.lastSaveTime,
       records: this.recordCount,
+      fsyncs: this.fsyncs,
     };
   }
 

@@ -46,6 +46,8 @@ export interface PersistStats {
   lastSaveTime: number;
   /** Records in the file (snapshot and journal records; a group counts once). */
   records: number;
+  /** fsyncs of the data file so far (file store only): shows group commit at work. */
+  fsyncs?: number;
 }
 
 export interface Persistence {

@@ -10,14 +10,18 @@
  * Limits, as Redis 7.2 (networking.c) applies them:
  * - no newline within 64 KB of an inline request: "Protocol error: too big inline request";
  *   of a multibulk count: "too big mbulk count string"; of a bulk count: "too big bulk count string";
- * - a multibulk count that is not an integer or exceeds 1024*1024*1024: "invalid multibulk length";
+ * - a multibulk count that is not an integer or exceeds INT_MAX (2147483647): "invalid multibulk length";
  * - a bulk count that is not an integer, negative, or over proto-max-bulk-len: "invalid bulk length";
  * - before authentication, more than 10 arguments: "unauthenticated multibulk length", a bulk
  *   over 16384 bytes: "unauthenticated bulk length";
  * - a byte other than '$' where a bulk count starts: "expected '$', got 'x'";
  * - inline quoting errors: "unbalanced quotes in request".
+ * As Redis (which looks for line ends with strchr), a NUL byte before the CR of a `*`/`$` header
+ * or the LF of an inline request hides that line end: the parser waits for more bytes, and the
+ * 64 KB caps above close the connection, so such input never buffers without bound.
  * A declared length never allocates up front: bytes are kept as they arrive and joined once
- * complete, so memory follows what was really sent.
+ * complete, so memory follows what was really sent; {@link RequestParser.buffered} counts the
+ * unparsed bytes plus those of the arguments already parsed for an incomplete command.
  */
 import { Buffer } from "node:buffer";
 
@@ -26,7 +30,7 @@ export class ProtocolError {
 }
 
 const INLINE_MAX = 64 * 1024;
-const MBULK_MAX = 1024 * 1024 * 1024;
+const MBULK_MAX = 2147483647;
 const EMPTY = Buffer.alloc(0);
 const CR = 13;
 const LF = 10;
@@ -35,6 +39,12 @@ const LF = 10;
  * Parse a strictly formatted signed decimal as Redis's string2ll does (no '+', no spaces,
  * no leading zeros). Returns NaN when invalid.
  */
+/** Is there a NUL byte in buf[start, end)? (Redis's strchr stops there: the line end is not seen.) */
+function hasNul(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] === 0) return true;
+  return false;
+}
+
 function parseLen(buf: Buffer, start: number, end: number): number {
   const len = end - start;
   if (len <= 0 || len > 20) return NaN;
@@ -70,12 +80,14 @@ export class RequestParser {
   // Large bulk accumulation (avoid O(n^2) concatenation and up-front allocation).
   private parts: Buffer[] = [];
   private partsLen = 0;
+  /** Wire bytes of the arguments already parsed for the incomplete command (argv). */
+  private argvBytes = 0;
   /** buf is the transport's memory, to be copied before we wait for more input. */
   private borrowed = false;
 
   /** Bytes received but not yet consumed (for client-query-buffer-limit and CLIENT LIST qbuf). */
   get buffered(): number {
-    return this.buf.length - this.pos + this.partsLen;
+    return this.buf.length - this.pos + this.partsLen + this.argvBytes;
   }
 
   /**
@@ -132,6 +144,7 @@ export class RequestParser {
     this.bulkLen = -1;
     this.parts = [];
     this.partsLen = 0;
+    this.argvBytes = 0;
   }
 
   next(): string[] | null | ProtocolError {
@@ -146,7 +159,7 @@ export class RequestParser {
           return r;
         }
         const nl = buf.indexOf(CR, this.pos);
-        if (nl < 0) {
+        if (nl < 0 || hasNul(buf, this.pos, nl)) {
           if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big mbulk count string");
           this.compact();
           return null;
@@ -172,7 +185,7 @@ export class RequestParser {
             return null;
           }
           const nl = buf.indexOf(CR, this.pos);
-          if (nl < 0) {
+          if (nl < 0 || hasNul(buf, this.pos, nl)) {
             if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big bulk count string");
             this.compact();
             return null;
@@ -208,12 +221,14 @@ export class RequestParser {
           return null;
         }
         this.argv.push(buf.toString("latin1", this.pos, this.pos + this.bulkLen));
+        this.argvBytes += need;
         this.pos += need;
         this.bulkLen = -1;
         this.argc--;
       }
       const argv = this.argv;
       this.argv = [];
+      this.argvBytes = 0;
       if (this.pos >= buf.length) {
         this.buf = EMPTY;
         this.pos = 0;
@@ -243,7 +258,7 @@ export class RequestParser {
   private inline(): string[] | null | ProtocolError | undefined {
     const buf = this.buf;
     const nl = buf.indexOf(LF, this.pos);
-    if (nl < 0) {
+    if (nl < 0 || hasNul(buf, this.pos, nl)) {
       if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big inline request");
       this.compact();
       return null;

@@ -38,8 +38,9 @@ export interface KeyspaceHooks {
 
 /**
  * Compaction's copy-on-write guard (see src/store/snapshot.ts): `access` runs before get()
- * hands out a collection value (so a snapshot can copy it before it is mutated in place);
- * `touched` runs on touchWrite with the key's value (a mutation that skipped get()).
+ * hands out a collection value and before set() stores one (so a snapshot can copy it before
+ * it is mutated in place); `touched` runs on touchWrite with the key's value (a mutation that
+ * skipped both).
  */
 export interface CowHook {
   access(v: Value): void;
@@ -77,6 +78,7 @@ export class Db {
 
   /** Store a value. Keeps an existing TTL only when keepTtl is set (SET KEEPTTL, in-place updates). */
   set(key: string, value: Value, keepTtl = false): void {
+    if (this.cow !== null && typeof value !== "string") this.cow.access(value);
     const before = this.data.size;
     this.data.set(key, value);
     if (this.data.size !== before && this.hooks.added) this.hooks.added(this.index, key);

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// The kill -9 loop as a standalone hardening run: aki with `--appendfsync always` on one data
+// file; each cycle restarts it, checks that every write acknowledged so far is present, lets
+// 8 clients write (SET of unique keys, INCR, MULTI/INCR/INCR/EXEC) and SIGKILLs the server at a
+// random moment. Sampled acknowledgements are also checked against the file itself: the record
+// must already be there when the reply arrives. Exits 1 at the first violation.
+// Usage: node scripts/crash-loop.mjs [bun|deno|node] [-n CYCLES (default 200)] [--policy always]
+//        [--keep] (keep the work directory); the node runtime runs dist/aki.mjs (`npm run build`).
+import { spawn } from "node:child_process";
+import net from "node:net";
+import fs from "node:fs";
+import os from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const runtime = args.find((a) => ["bun", "deno", "node"].includes(a)) ?? "bun";
+const CYCLES = args.includes("-n") ? Number(args[args.indexOf("-n") + 1]) : 200;
+const policy = args.includes("--policy") ? args[args.indexOf("--policy") + 1] : "always";
+const CLIENTS = 8;
+const work = fs.mkdtempSync(join(os.tmpdir(), "aki-crash-loop-"));
+const file = join(work, "crash.aki");
+
+function akiCommand() {
+  const bin = join(root, "node_modules", ".bin");
+  if (runtime === "bun") return [join(bin, "bun"), join(root, "src/main.ts")];
+  if (runtime === "deno") return [join(bin, "deno"), "run", "-A", "--quiet", join(root, "src/main.ts")];
+  return [process.execPath, join(root, "dist/aki.mjs")];
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise((res) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+
+function fail(msg) {
+  console.error(`crash-loop: FAILED: ${msg}\n(data file kept in ${work})`);
+  process.exit(1);
+}
+
+async function startAki() {
+  const port = await freePort();
+  const [cmd, ...pre] = akiCommand();
+  const child = spawn(cmd, [...pre, "server", "--port", String(port), "--dbfile", file, "--appendfsync", policy], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const exited = new Promise((r) => child.once("exit", r));
+  await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`aki did not start: ${out}`)), 30000);
+    const on = (d) => {
+      out += d;
+      if (out.includes("listening on")) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    child.stdout.on("data", on);
+    child.stderr.on("data", on);
+    exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`aki exited with ${code} while starting:\n${out}`));
+    });
+  });
+  return { port, child, exited, output: () => out };
+}
+
+/** A minimal RESP client: call(argv) -> the raw reply text; rejects when the connection dies. */
+class Conn {
+  static open(port) {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(new Conn(s)));
+      s.once("error", reject);
+    });
+  }
+  constructor(sock) {
+    this.sock = sock;
+    this.buf = Buffer.alloc(0);
+    this.waiters = [];
+    this.dead = false;
+    sock.on("data", (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.pump();
+    });
+    sock.on("close", () => {
+      this.dead = true;
+      this.pump();
+    });
+    sock.on("error", () => {});
+  }
+  pump() {
+    while (this.waiters.length) {
+      const n = replyLength(this.buf, 0);
+      if (n < 0) {
+        if (this.dead) for (const w of this.waiters.splice(0)) w.reject(new Error("connection closed"));
+        return;
+      }
+      const text = this.buf.toString("latin1", 0, n);
+      this.buf = this.buf.subarray(n);
+      this.waiters.shift().resolve(text);
+    }
+  }
+  send(...cmds) {
+    if (this.dead) return cmds.map(() => Promise.reject(new Error("connection closed")));
+    let text = "";
+    for (const argv of cmds) {
+      text += `*${argv.length}\r\n`;
+      for (const a of argv) text += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
+    }
+    const ps = cmds.map(() => new Promise((resolve, reject) => this.waiters.push({ resolve, reject })));
+    this.sock.write(Buffer.from(text, "latin1"));
+    return ps;
+  }
+  call(...argv) {
+    return this.send(argv)[0];
+  }
+  close() {
+    this.sock.destroy();
+  }
+}
+
+function replyLength(buf, start) {
+  if (start >= buf.length) return -1;
+  const nl = buf.indexOf("\r\n", start);
+  if (nl < 0) return -1;
+  const type = String.fromCharCode(buf[start]);
+  const n = Number(buf.toString("latin1", start + 1, nl));
+  const after = nl + 2;
+  if ("+-:_,#(".includes(type)) return after - start;
+  if (type === "$") return n < 0 ? after - start : buf.length < after + n + 2 ? -1 : after + n + 2 - start;
+  if (type === "*") {
+    let pos = after;
+    for (let i = 0; i < n; i++) {
+      const l = replyLength(buf, pos);
+      if (l < 0) return -1;
+      pos += l;
+    }
+    return pos - start;
+  }
+  throw new Error(`unexpected reply type ${type}`);
+}
+
+const acked = new Map();
+const counters = new Array(CLIENTS).fill(0);
+const txs = new Array(CLIENTS).fill(0);
+let sampled = 0;
+let totalAcks = 0;
+
+function inFile(value) {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const from = Math.max(0, size - (1 << 20));
+    const buf = Buffer.alloc(size - from);
+    fs.readSync(fd, buf, 0, buf.length, from);
+    return buf.includes(Buffer.from(value, "latin1"));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const intOf = (r) => (r === "$-1\r\n" ? 0 : Number(r.split("\r\n")[1]));
+
+async function verify(port, what) {
+  const c = await Conn.open(port);
+  const keys = [...acked.keys()];
+  for (let i = 0; i < keys.length; i += 1000) {
+    const chunk = keys.slice(i, i + 1000);
+    const r = await c.call("MGET", ...chunk);
+    const vals = [...r.matchAll(/\$(-1|\d+)\r\n(?:([^\r]*)\r\n)?/g)].map((m) => (m[1] === "-1" ? null : m[2]));
+    chunk.forEach((k, j) => {
+      if (vals[j] !== acked.get(k)) fail(`${what}: acknowledged SET ${k}=${acked.get(k)} found ${vals[j]}`);
+    });
+  }
+  for (let i = 0; i < CLIENTS; i++) {
+    const cnt = intOf(await c.call("GET", `cnt${i}`));
+    if (cnt < counters[i]) fail(`${what}: INCR cnt${i} acknowledged ${counters[i]}, found ${cnt}`);
+    counters[i] = cnt;
+    const a = intOf(await c.call("GET", `ta${i}`));
+    const b = intOf(await c.call("GET", `tb${i}`));
+    if (a !== b) fail(`${what}: MULTI/EXEC of client ${i} applied partially (${a} vs ${b})`);
+    if (a < txs[i]) fail(`${what}: EXEC of client ${i} acknowledged ${txs[i]}, found ${a}`);
+    txs[i] = a;
+  }
+  c.close();
+}
+
+async function writer(port, i, cycle) {
+  let c;
+  try {
+    c = await Conn.open(port);
+  } catch {
+    return;
+  }
+  try {
+    for (let n = 0; ; n++) {
+      const op = n % 3;
+      if (op === 0) {
+        const key = `k${i}:${cycle}:${n}`;
+        const value = `v${i}.${cycle}.${n}.${Math.random().toString(36).slice(2, 8)}`;
+        const r = await c.call("SET", key, value);
+        if (r !== "+OK\r\n") fail(`SET ${key}: ${JSON.stringify(r)}`);
+        acked.set(key, value);
+        totalAcks++;
+        if (policy === "always" && n % 4 === 0) {
+          sampled++;
+          if (!inFile(value)) fail(`SET ${key} was acknowledged before its record was in the file`);
+        }
+      } else if (op === 1) {
+        const r = await c.call("INCR", `cnt${i}`);
+        counters[i] = Math.max(counters[i], Number(r.slice(1, -2)));
+        totalAcks++;
+      } else {
+        const ps = c.send(["MULTI"], ["INCR", `ta${i}`], ["INCR", `tb${i}`], ["EXEC"]);
+        const r = (await Promise.all(ps))[3];
+        const m = /^\*2\r\n:(\d+)\r\n:(\d+)\r\n$/.exec(r);
+        if (!m) fail(`EXEC reply ${JSON.stringify(r)}`);
+        txs[i] = Math.max(txs[i], Number(m[1]));
+        totalAcks++;
+      }
+    }
+  } catch {
+    // killed
+  } finally {
+    c.close();
+  }
+}
+
+console.log(`crash-loop: ${CYCLES} cycles, aki on ${runtime}, appendfsync ${policy}, ${CLIENTS} clients, file ${file}`);
+const t0 = Date.now();
+for (let cycle = 0; cycle < CYCLES; cycle++) {
+  let srv;
+  try {
+    srv = await startAki();
+  } catch (e) {
+    fail(`cycle ${cycle}: ${e.message}`);
+  }
+  await verify(srv.port, `cycle ${cycle}`);
+  const writers = Array.from({ length: CLIENTS }, (_, i) => writer(srv.port, i, cycle));
+  await sleep(10 + Math.random() * 250);
+  srv.child.kill("SIGKILL");
+  await srv.exited;
+  await Promise.all(writers);
+  if ((cycle + 1) % 10 === 0 || cycle === CYCLES - 1) {
+    console.log(`  cycle ${cycle + 1}/${CYCLES}: ${totalAcks} acknowledged writes, ${acked.size} keys, file ${fs.statSync(file).size} bytes`);
+  }
+}
+const last = await startAki();
+await verify(last.port, "final");
+last.child.kill("SIGTERM");
+await last.exited;
+console.log(
+  `crash-loop: OK: ${CYCLES} SIGKILLs, ${totalAcks} acknowledged writes all present, ${sampled} acknowledgements checked against the file, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+);
+if (!args.includes("--keep")) fs.rmSync(work, { recursive: true, force: true });
