@@ -4,7 +4,7 @@
 // 8 clients write (SET of unique keys, INCR, MULTI/INCR/INCR/EXEC) and SIGKILLs the server at a
 // random moment. Sampled acknowledgements are also checked against the file itself: the record
 // must already be there when the reply arrives. Exits 1 at the first violation.
-// Usage: node scripts/crash-loop.mjs [bun|deno|node] [-n CYCLES (default 200)] [--policy always]
+// Usage: node scripts/crash-loop.mjs [bun|deno|node] [--cycles N | -n N (default 200)] [--policy always]
 //        [--keep] (keep the work directory); the node runtime runs dist/aki.mjs (`npm run build`).
 import { spawn } from "node:child_process";
 import net from "node:net";
@@ -16,7 +16,12 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const runtime = args.find((a) => ["bun", "deno", "node"].includes(a)) ?? "bun";
-const CYCLES = args.includes("-n") ? Number(args[args.indexOf("-n") + 1]) : 200;
+const cyclesFlag = ["--cycles", "-n"].find((f) => args.includes(f));
+const CYCLES = cyclesFlag ? Number(args[args.indexOf(cyclesFlag) + 1]) : 200;
+if (!(Number.isInteger(CYCLES) && CYCLES > 0)) {
+  console.error("crash-loop: --cycles needs a positive integer");
+  process.exit(2);
+}
 const policy = args.includes("--policy") ? args[args.indexOf("--policy") + 1] : "always";
 const CLIENTS = 8;
 const work = fs.mkdtempSync(join(os.tmpdir(), "aki-crash-loop-"));

@@ -21,6 +21,11 @@ import type { JournalEntry } from "./persist/types.ts";
 export interface Peer {
   /** Queue bytes for sending, in order. Never throws. */
   write(data: Uint8Array): void;
+  /**
+   * Optional: queue a binary string (one char per byte) for sending, in order with write().
+   * Transports that can send a string without a Buffer made for it first (node:net) provide it.
+   */
+  writeLatin1?(data: string): void;
   /** Send what is queued, then close. */
   close(): void;
   /** Close at once, dropping anything queued. */
@@ -43,6 +48,12 @@ export interface Peer {
 /** Unauthenticated clients: query buffer and pending output caps (Redis 7.4 / CVE-2025-21605). */
 const UNAUTH_QUERY_LIMIT = 1024 * 1024;
 const UNAUTH_OUTPUT_LIMIT = 1024;
+/**
+ * Replies of one input batch are handed to the transport early once they pass this size, and
+ * the output limits are checked then: a pipeline of big replies to a client that does not read
+ * stops at its limit instead of building the whole output first (Redis checks on every reply).
+ */
+const EARLY_FLUSH = 128 * 1024;
 
 export interface QueuedCommand {
   cmd: Command;
@@ -158,7 +169,7 @@ export class Client {
     this.lastInteraction = Date.now();
     this.server.stats.netInputBytes += chunk.length;
     this.parser.push(chunk, borrowed);
-    const qlimit = this.server.config.num("client-query-buffer-limit");
+    const qlimit = this.server.queryBufferLimit;
     // Unauthenticated clients get at most 1 MB (as Redis 7.4), whatever the limit says.
     if (this.parser.buffered > (qlimit > UNAUTH_QUERY_LIMIT && this.server.acl.authRequired(this) ? UNAUTH_QUERY_LIMIT : qlimit)) {
       this.server.log("warning", `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr}`);
@@ -211,6 +222,10 @@ export class Client {
     // Pushes for this client produced by its own command follow the reply (Redis 7.2).
     this.out += pushes;
     this.server.afterCommand();
+    if (this.out.length >= EARLY_FLUSH && !this.isClosed) {
+      this.flush();
+      this.checkOutputLimits();
+    }
   }
 
   /** CLIENT UNPAUSE / pause timeout: run the held command, then the rest of the input. */
@@ -229,7 +244,14 @@ export class Client {
       if (this.skipNext) this.skipNext = false;
       return;
     }
-    this.out += encode(r, this.proto);
+    try {
+      this.out += encode(r, this.proto);
+    } catch (e) {
+      // A reply too big for the runtime to hold as one string (V8 caps strings near 512 MB):
+      // the client cannot be answered, so it is closed as if it overran its output limit.
+      if (!(e instanceof RangeError)) throw e;
+      this.overLimit("reply too large to build");
+    }
   }
 
   /** Queue a reply even under CLIENT REPLY OFF (protocol errors, pushes). */
@@ -302,7 +324,9 @@ export class Client {
 
   private send(data: string): void {
     if (this.isClosed) return;
-    this.peer.write(Buffer.from(data, "latin1"));
+    const peer = this.peer;
+    if (peer.writeLatin1 !== undefined) peer.writeLatin1(data);
+    else peer.write(Buffer.from(data, "latin1"));
     this.server.stats.netOutputBytes += data.length;
     this.checkOutputLimits();
     if (this.closing && this.held === null) this.peer.close();
@@ -310,7 +334,8 @@ export class Client {
 
   /** Enforce client-output-buffer-limit for this client's class. */
   checkOutputLimits(): void {
-    const pending = this.peer.pendingBytes;
+    if (this.isClosed) return;
+    const pending = this.outputBuffered;
     if (pending === 0) {
       this.softLimitSince = 0;
       return;
@@ -324,11 +349,17 @@ export class Client {
       if (this.softLimitSince === 0) this.softLimitSince = now;
       else if (now - this.softLimitSince >= secs * 1000) over = true;
     } else if (!over) this.softLimitSince = 0;
-    if (over) {
-      this.server.log("warning", `Client id=${this.id} addr=${this.addr} closed for overcoming of output buffer limits.`);
-      this.server.stats.clientOutputBufferLimitDisconnections++;
-      this.destroy();
-    }
+    if (over) this.overLimit("");
+  }
+
+  /** Close this client for overcoming its output buffer limit (logged and counted). */
+  private overLimit(why: string): void {
+    if (this.isClosed) return;
+    this.server.log("warning", `Client id=${this.id} addr=${this.addr} closed for overcoming of output buffer limits${why ? ` (${why})` : ""}.`);
+    this.server.stats.clientOutputBufferLimitDisconnections++;
+    this.out = "";
+    this.held = null;
+    this.destroy();
   }
 
   /** Send a push message (pub/sub, invalidation) now. */

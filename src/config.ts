@@ -79,7 +79,11 @@ export function renderOutputLimits(l: OutputLimits): string {
   return `normal ${l.normal.join(" ")} slave ${l.replica.join(" ")} pubsub ${l.pubsub.join(" ")}`;
 }
 
-const DEFAULT_LIMITS: OutputLimits = { normal: [0, 0, 0], replica: [256 * MB, 64 * MB, 60], pubsub: [32 * MB, 8 * MB, 60] };
+/**
+ * aki departs from Redis's `normal 0 0 0`: a client that stops reading may hold at most 256 MB
+ * of replies (hard limit), so one never-reading client cannot grow the server without bound.
+ */
+const DEFAULT_LIMITS: OutputLimits = { normal: [256 * MB, 0, 0], replica: [256 * MB, 64 * MB, 60], pubsub: [32 * MB, 8 * MB, 60] };
 
 function d(name: string, type: Directive["type"], def: ConfigValue, extra: Partial<Directive> = {}): Directive {
   return { name, type, default: def, mutable: true, used: true, ...extra };
@@ -107,9 +111,14 @@ export const DIRECTIVES: Directive[] = [
   d("tcp-keepalive", "int", 300, { min: 0, max: 2147483647, used: false }),
   d("timeout", "int", 0, { min: 0, max: 2147483647 }),
   d("maxclients", "int", 10000, { min: 1, max: 2147483647 }),
+  // aki's own: seconds a connection may stay unauthenticated while a password is required
+  // (0 = forever, as Redis). Slow or idle unauthenticated connections are closed after it.
+  d("auth-timeout", "int", 10, { min: 0, max: 2147483647 }),
   // Limits
   d("proto-max-bulk-len", "memory", 512 * MB, { min: 1024 * 1024, max: LLMAX }),
-  d("client-query-buffer-limit", "memory", GB, { min: 1024 * 1024, max: LLMAX }),
+  // 256 MB, not Redis's 1 GB: the most one client's unparsed input may hold (a bigger command
+  // closes the connection, as Redis does at its limit).
+  d("client-query-buffer-limit", "memory", 256 * MB, { min: 1024 * 1024, max: LLMAX }),
   d("client-output-buffer-limit", "special", renderOutputLimits(DEFAULT_LIMITS), {
     parse: (raw) => renderOutputLimits(parseOutputLimits(raw, DEFAULT_LIMITS)),
   }),
@@ -289,6 +298,11 @@ export const DIRECTIVES: Directive[] = [
   d("admin-bind", "string", "127.0.0.1", { mutable: false }),
   d("admin-host", "string", ""),
   d("admin-tls", "bool", false, { mutable: false }),
+  // Admin HTTP server limits (transports/*: node:http headersTimeout / requestTimeout, Bun.serve
+  // idleTimeout) and the cap on admin requests in flight (src/admin/app.ts answers 503 beyond it).
+  d("admin-headers-timeout", "int", 10000, { min: 1000, max: 600000, mutable: false }),
+  d("admin-request-timeout", "int", 30000, { min: 1000, max: 3600000, mutable: false }),
+  d("admin-max-inflight", "int", 32, { min: 1, max: 100000 }),
 ];
 
 const BY_NAME = new Map<string, Directive>();
@@ -347,6 +361,8 @@ export function renderValue(dir: Directive, v: ConfigValue): string {
 /** Live configuration values, by canonical directive name. */
 export class Config {
   private values = new Map<string, ConfigValue>();
+  /** Increases on every change (also when a failed CONFIG SET restores old values): lets hot paths cache values. */
+  version = 0;
   /** Called after a successful change (name, new value). */
   onChange: (name: string, value: ConfigValue) => void = () => {};
   /** `user` lines from a config file, applied by the ACL engine at startup. */
@@ -384,6 +400,7 @@ export class Config {
     const dir = findDirective(name);
     if (!dir) throw new Error(`Bad directive or wrong number of arguments`);
     this.values.set(dir.name, parseValue(dir, raw));
+    this.version++;
     this.onChange(dir.name, this.values.get(dir.name)!);
   }
 
@@ -410,11 +427,13 @@ export class Config {
     try {
       for (const [dir, v] of parsed) {
         this.values.set(dir.name, v);
+        this.version++;
         this.onChange(dir.name, v);
       }
       for (const apply of this.appliers) apply(parsed.map(([dir]) => dir.name));
     } catch (e) {
       for (const [dir, v] of old) this.values.set(dir.name, v);
+      this.version++;
       return `CONFIG SET failed (possibly related to argument '${pairs[0][0]}') - ${(e as Error).message}`;
     }
     return null;

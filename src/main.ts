@@ -10,16 +10,19 @@
  * This is the only module in src/ that imports transports/.
  */
 import { parseArgs } from "node:util";
-import { readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, fstatSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { Config, DIRECTIVES, parseConfigText } from "./config.ts";
 import { Server, AKI_VERSION, REDIS_VERSION } from "./server.ts";
+import { renameCommand } from "./dispatch.ts";
 import { splitArgs } from "./resp/parser.ts";
 import { FilePersistence } from "./persist/file.ts";
 import { checkFile } from "./persist/check.ts";
+import { type FileIo, nodeFileIo } from "./persist/io.ts";
 import type { Listener, Transport } from "../transports/types.ts";
 import { TlsService } from "../transports/tls.ts";
 import * as proc from "../transports/process.ts";
+import { acquireDbfileLock } from "../transports/lock.ts";
 
 const HELP = `aki ${AKI_VERSION}: a Redis ${REDIS_VERSION}-compatible server with Redis's ACL model
 
@@ -58,6 +61,43 @@ async function loadTransport(name: string): Promise<Transport> {
   return (await import("../transports/node.ts")).transport;
 }
 
+/**
+ * Test hooks of the crash tests (tests/hardening-e-crash.test.ts), inert unless set:
+ * - AKI_TEST_FSYNC_LOG=FILE: after every fdatasync of the data file (or of a compaction temp
+ *   file) append "<file size> <inode> <unix ms>" to FILE: the length a power loss cannot cut
+ *   the file below.
+ * - AKI_TEST_CRASH_AT_WRITE=N: the N-th write to the data file (or a compaction temp file)
+ *   writes only the first half of its bytes, then the process dies by SIGKILL.
+ * Returns the file calls to use (node:fs when neither is set).
+ */
+function testHookIo(): FileIo {
+  const syncLog = proc.env("AKI_TEST_FSYNC_LOG");
+  const crashAt = Number(proc.env("AKI_TEST_CRASH_AT_WRITE") ?? 0);
+  if (!syncLog && !(crashAt > 0)) return nodeFileIo;
+  let writes = 0;
+  return {
+    writeSync(fd, buf, offset, length, position) {
+      if (crashAt > 0 && ++writes === crashAt) {
+        const half = Math.floor(length / 2);
+        if (half > 0) nodeFileIo.writeSync(fd, buf, offset, half, position);
+        proc.killSelf();
+      }
+      return nodeFileIo.writeSync(fd, buf, offset, length, position);
+    },
+    fdatasyncSync(fd) {
+      nodeFileIo.fdatasyncSync(fd);
+      if (syncLog) {
+        const st = fstatSync(fd);
+        appendFileSync(syncLog, `${st.size} ${st.ino} ${Date.now()}\n`);
+      }
+    },
+    ftruncateSync: (fd, length) => nodeFileIo.ftruncateSync(fd, length),
+  };
+}
+
+/** The data file's lock, kept referenced for the life of the process (released by exit). */
+let dbfileLock: unknown = null;
+
 function fail(msg: string): never {
   proc.stderr(msg);
   return proc.exit(1);
@@ -88,7 +128,12 @@ function applyConfigFile(config: Config, file: string): void {
       applyConfigFile(config, args[1]);
       continue;
     }
-    if (name === "rename-command" || name === "loadmodule") {
+    if (name === "rename-command") {
+      const error = args.length === 3 ? renameCommand(args[1], args[2]) : "wrong number of arguments";
+      if (error !== null) fail(`*** FATAL CONFIG FILE ERROR *** ${file}:${line}: >>> '${raw}': ${error}`);
+      continue;
+    }
+    if (name === "loadmodule") {
       fail(`*** FATAL CONFIG FILE ERROR *** ${file}:${line}: '${name}' is not supported by aki`);
     }
     try {
@@ -97,6 +142,43 @@ function applyConfigFile(config: Config, file: string): void {
       fail(`*** FATAL CONFIG FILE ERROR *** ${file}:${line}: >>> '${raw}': ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * Listen on every address of a `bind` value, as Redis 7.2 reads it: `*` is every IPv4
+ * address, `::*` every IPv6 address, and a leading `-` marks an address as optional. An
+ * address that does not exist here (EADDRNOTAVAIL, or no IPv6: EAFNOSUPPORT) is skipped with a
+ * warning, as Redis skips it; any other failure stops startup. IPv6 wildcards are bound first:
+ * where the system makes "::" dual-stack, the IPv4 wildcard then reports EADDRINUSE and is
+ * skipped, since "::" already serves IPv4.
+ */
+async function listenOnBind(server: Server, bind: string, port: number, listen: (host: string) => Promise<Listener>): Promise<Listener[]> {
+  const hosts = bind.split(/\s+/).filter(Boolean).map((a) => {
+    const optional = a.startsWith("-");
+    const h = optional ? a.slice(1) : a;
+    return { shown: h, host: h === "*" ? "0.0.0.0" : h === "::*" ? "::" : h };
+  });
+  hosts.sort((a, b) => (a.host === "::" ? 0 : 1) - (b.host === "::" ? 0 : 1));
+  const out: Listener[] = [];
+  for (const { shown, host } of hosts) {
+    try {
+      out.push(await listen(host));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      const msg = (e as Error).message;
+      const dualStack = host === "0.0.0.0" && out.some((l) => l.address.startsWith("[::]")) &&
+        (code === "EADDRINUSE" || /EADDRINUSE|in use|Failed to listen/i.test(msg));
+      if (dualStack) {
+        server.log("notice", `${shown}:${port} is served by the dual-stack [::]:${port} listener`);
+        continue;
+      }
+      const skip = code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT" || /EADDRNOTAVAIL|EAFNOSUPPORT|not available|Cannot assign requested address|Address family not supported/i.test(msg);
+      server.log("warning", `Warning: Could not create server TCP listening socket ${shown}:${port}: ${msg}`);
+      if (!skip) throw e;
+    }
+  }
+  if (out.length === 0 && hosts.length > 0) throw new Error(`no address of bind '${bind}' could be used`);
+  return out;
 }
 
 async function serverMain(args: string[]): Promise<void> {
@@ -110,6 +192,16 @@ async function serverMain(args: string[]): Promise<void> {
     if (d.alias) options[d.alias] = { type: "string", multiple: true };
   }
   options["user"] = { type: "string", multiple: true };
+  // As redis-server reads its command line, a word after a flag's value that starts with one
+  // '-' (such as the optional address in `--bind 127.0.0.1 -::1`) belongs to that value.
+  const joined: string[] = [];
+  for (const a of args) {
+    const n = joined.length;
+    if (/^-[^-]/.test(a) && n >= 2 && joined[n - 2].startsWith("--") && !joined[n - 2].includes("=") && !joined[n - 1].startsWith("-")) {
+      joined[n - 1] += " " + a;
+    } else joined.push(a);
+  }
+  args = joined;
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -145,7 +237,13 @@ async function serverMain(args: string[]): Promise<void> {
   if (transportName !== "node" && transportName !== runtime) fail(`aki server: the ${transportName} transport needs the ${transportName} runtime`);
   const transport = await loadTransport(transportName);
 
+  // Redis keeps 32 descriptors free for files beyond maxclients; the runtime's own descriptors
+  // (open now) come on top. Without this, clients could take the last descriptor and ACL SAVE,
+  // the data file or accept itself would fail with EMFILE.
+  const clientFdCap = proc.openFileLimit() - proc.openFileCount() - 32;
+  if (clientFdCap < 1) fail(`aki: the open-file limit (ulimit -n ${proc.openFileLimit()}) is too low to serve any client; raise it`);
   const server = new Server({
+    clientFdCap,
     config,
     runtime,
     pid: proc.pid,
@@ -164,8 +262,22 @@ async function serverMain(args: string[]): Promise<void> {
     const dir = config.str("dir") || proc.cwd();
     const path = isAbsolute(dbfile) ? dbfile : join(dir, dbfile);
     server.dbfile = path;
+    // One server per data file, taken before the file is even opened: a second server must not
+    // truncate a tail or remove a compaction temp file under a live one. A kernel object, so
+    // kill -9 releases it (transports/lock.ts).
+    let lock: Awaited<ReturnType<typeof acquireDbfileLock>>;
+    try {
+      lock = await acquireDbfileLock(path);
+    } catch (e) {
+      fail(`aki: cannot lock data file ${path}: ${(e as Error).message}`);
+    }
+    if (lock === "busy") {
+      fail(`aki: data file ${path} is in use by another aki server (it holds the file's lock); stop that server or choose another --dbfile`);
+    }
+    if (lock !== "unsupported") dbfileLock = lock; // held until the process ends
+    if (lock === "unsupported") server.log("warning", `No single-writer lock on ${path}: this platform has no abstract unix sockets`);
     proc.ignoreFileSizeSignal();
-    const store = new FilePersistence(path, config.str("appendfsync") as "always" | "everysec" | "no");
+    const store = new FilePersistence(path, config.str("appendfsync") as "always" | "everysec" | "no", testHookIo());
     const t0 = performance.now();
     try {
       // Replays with lazy expiry off; keys whose time passed go at the first active expiry.
@@ -196,9 +308,7 @@ async function serverMain(args: string[]): Promise<void> {
   const where = `store ${server.dbfile}, ${server.acl.users.size} user${server.acl.users.size === 1 ? "" : "s"}, ${transport.name} transport on ${runtime}`;
   try {
     if (port !== 0) {
-      for (const host of config.str("bind").split(/\s+/).filter(Boolean)) {
-        const h = host.startsWith("-") ? host.slice(1) : host;
-        const l = await transport.listenTcp(server, h, port);
+      for (const l of await listenOnBind(server, config.str("bind"), port, (h) => transport.listenTcp(server, h, port))) {
         listeners.push(l);
         server.log("notice", `aki ${AKI_VERSION} listening on ${l.address} (${where})`);
       }
@@ -220,9 +330,14 @@ async function serverMain(args: string[]): Promise<void> {
       }
     }
     if (tlsService && tlsPort !== 0) {
-      for (const host of config.str("bind").split(/\s+/).filter(Boolean)) {
-        const h = host.startsWith("-") ? host.slice(1) : host;
-        const { listener: l, how } = await tlsService.listen(h, tlsPort);
+      const service = tlsService;
+      let how = "";
+      const bound = await listenOnBind(server, config.str("bind"), tlsPort, async (h) => {
+        const r = await service.listen(h, tlsPort);
+        how = r.how;
+        return r.listener;
+      });
+      for (const l of bound) {
         listeners.push(l);
         server.log("notice", `aki ${AKI_VERSION} listening on ${l.address} with TLS (${where}; ${how})`);
       }
@@ -231,9 +346,10 @@ async function serverMain(args: string[]): Promise<void> {
     if (adminPort !== 0) {
       const { createAdminApp } = await import("./admin/app.ts");
       const app = createAdminApp(server);
+      const httpLimits = { headersTimeoutMs: config.num("admin-headers-timeout"), requestTimeoutMs: config.num("admin-request-timeout") };
       const l = tlsService && config.bool("admin-tls")
-        ? await tlsService.serveHttp(app.fetch, config.str("admin-bind"), adminPort)
-        : await transport.serveHttp(app.fetch, config.str("admin-bind"), adminPort);
+        ? await tlsService.serveHttp(app.fetch, config.str("admin-bind"), adminPort, httpLimits)
+        : await transport.serveHttp(app.fetch, config.str("admin-bind"), adminPort, undefined, httpLimits);
       listeners.push(l);
       server.log("notice", `aki admin API listening on ${tlsService && config.bool("admin-tls") ? "https" : "http"}://${l.address}`);
     }

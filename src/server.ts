@@ -46,6 +46,12 @@ export interface ServerOptions {
   /** Write a file (CONFIG REWRITE); injected so src/ stays runtime-neutral. */
   writeFile?: (path: string, text: string) => void;
   readFile?: (path: string) => string;
+  /**
+   * The most clients the process's open-file limit leaves room for, after a reserve for files
+   * (ACL SAVE, the data file, compaction, the audit file); Infinity when unknown. maxclients is
+   * lowered to it at startup and CONFIG SET cannot raise it past it (Redis does the same).
+   */
+  clientFdCap?: number;
 }
 
 export interface Usage {
@@ -70,6 +76,8 @@ export class Stats {
   totalErrorReplies = 0;
   clientQueryBufferLimitDisconnections = 0;
   clientOutputBufferLimitDisconnections = 0;
+  /** Connections closed by auth-timeout (aki's own). */
+  authTimeoutDisconnections = 0;
   aclAccessDeniedAuth = 0;
   aclAccessDeniedCmd = 0;
   aclAccessDeniedKey = 0;
@@ -111,6 +119,8 @@ export class Server {
   dirty = 0;
   lastSave = Math.floor(Date.now() / 1000);
   outputLimits: OutputLimits;
+  /** See ServerOptions.clientFdCap. */
+  readonly fdClientCap: number;
   private nextClientId = 1;
   private logger: (line: string) => void;
   exit: (code: number) => void;
@@ -138,6 +148,20 @@ export class Server {
     this.writeFile = opts.writeFile;
     this.readFile = opts.readFile;
     this.outputLimits = this.config.outputLimits();
+    this.fdClientCap = opts.clientFdCap ?? Infinity;
+    if (this.config.num("maxclients") > this.fdClientCap) {
+      this.log(
+        "warning",
+        `maxclients lowered from ${this.config.num("maxclients")} to ${this.fdClientCap}: the open-file limit (ulimit -n) leaves no room for more ` +
+          `once descriptors for files are kept free. Raise 'ulimit -n' to allow more clients.`,
+      );
+      this.config.setRaw("maxclients", String(this.fdClientCap));
+    }
+    this.config.appliers.push((names) => {
+      if (names.includes("maxclients") && this.config.num("maxclients") > this.fdClientCap) {
+        throw new Error(`The operating system is not able to handle the specified number of clients, try with ${this.fdClientCap}`);
+      }
+    });
     this.keyspace = new Keyspace(this.config.num("databases"), {
       modified: (db, key) => this.keyModified(db, key),
       expired: (db, key) => {
@@ -218,6 +242,7 @@ export class Server {
   // ---- keyspace hooks ---------------------------------------------------------------------
 
   private keyModified(db: number, key: string): void {
+    if (this.watchers.size === 0 && this.blockedOn.size === 0) return;
     const id = db + "\0" + key;
     if (this.watchers.size !== 0) {
       const w = this.watchers.get(id);
@@ -264,9 +289,27 @@ export class Server {
     c.dirtyCas = false;
   }
 
+  /** Settings read for every command, cached until the configuration changes (config.version). */
+  private hotVersion = -1;
+  private hotNotify = "";
+  private hotQueryLimit = 0;
+
+  private refreshHot(): void {
+    this.hotVersion = this.config.version;
+    this.hotNotify = this.config.str("notify-keyspace-events");
+    this.hotQueryLimit = this.config.num("client-query-buffer-limit");
+  }
+
+  /** client-query-buffer-limit. */
+  get queryBufferLimit(): number {
+    if (this.hotVersion !== this.config.version) this.refreshHot();
+    return this.hotQueryLimit;
+  }
+
   /** Keyspace notification (notify-keyspace-events). `cls` is the event class letter. */
   notify(cls: string, event: string, key: string, db: number): void {
-    const flags = this.config.str("notify-keyspace-events");
+    if (this.hotVersion !== this.config.version) this.refreshHot();
+    const flags = this.hotNotify;
     if (flags === "") return;
     const all = flags.includes("A") && "g$lshzxetd".includes(cls);
     if (!all && !flags.includes(cls)) return;
@@ -618,8 +661,18 @@ export class Server {
     this.opsLast = processed;
     for (const db of this.keyspace.dbs) if (db.expires.size > 0) db.activeExpire(200);
     const timeout = this.config.num("timeout");
+    const authTimeout = this.config.num("auth-timeout") * 1000;
     const now = Date.now();
     for (const c of this.clients.values()) {
+      // aki's auth deadline: a connection still unauthenticated after auth-timeout seconds
+      // (slowloris, a forgotten AUTH) is closed; its slot and descriptor come back.
+      if (authTimeout > 0 && !c.authenticated && now - c.createdAt > authTimeout && this.acl.authRequired(c)) {
+        this.log("verbose", `Closing client that did not authenticate in time: id=${c.id} addr=${c.addr}`);
+        this.stats.authTimeoutDisconnections++;
+        this.security.closing(c, "auth-timeout");
+        c.destroy();
+        continue;
+      }
       if (timeout > 0 && !c.blocked && !c.inSubscribeMode && now - c.lastInteraction > timeout * 1000) {
         this.log("verbose", `Closing idle client id=${c.id}`);
         this.security.closing(c, "idle-timeout");

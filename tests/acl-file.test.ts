@@ -191,7 +191,7 @@ describe("users at startup", () => {
   test("a bad aclfile line refuses to start, naming the file and line", async () => {
     const f = join(dir, "bad.acl");
     writeFileSync(f, "user default on nopass ~* &* +@all\nuser alice on +nosuchcmd\n");
-    await fails(["--aclfile", f], new RegExp(`Aborting startup because of ACL errors: ${f.replace(/[.]/g, "\\.")}:2: Error in applying operation '\\+nosuchcmd': Unknown command or category name in ACL\\. WARNING`));
+    await fails(["--aclfile", f], new RegExp(`Aborting Redis startup because of ACL errors: ${f.replace(/[.]/g, "\\.")}:2: Error in applying operation '\\+nosuchcmd': Unknown command or category name in ACL\\. WARNING`));
     await fails(["--aclfile", join(dir, "missing.acl")], /Error loading ACLs, opening file '.*missing\.acl': No such file or directory/);
   });
 

@@ -54,8 +54,11 @@ describe("admin API", () => {
     const auth = opts.auth === undefined ? basic("default", ADMIN_PW) : opts.auth;
     if (auth !== null) headers.Authorization = auth;
     let body: string | undefined;
-    if (opts.raw !== undefined) body = opts.raw;
-    else if (opts.body !== undefined) {
+    if (opts.raw !== undefined) {
+      body = opts.raw;
+      // fetch would label a string body text/plain, which the API refuses (415).
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["Content-Type"] = "application/json";
+    } else if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers["Content-Type"] = "application/json";
     }
@@ -592,6 +595,8 @@ describe("admin API", () => {
     const routes = [
       ...ROUTES.map((x) => [x.method, x.path.split("?")[0]]),
       ["GET", "/v1/health"], ["GET", "/openapi.json"], ["GET", "/"],
+      // the security features' routes (src/admin/security.ts)
+      ["GET", "/v1/audit"], ["GET", "/v1/audit/stream"], ["GET", "/v1/auth/throttle"],
     ];
     for (const [method, path] of routes) {
       const p = path.replace("/users/route-probe-missing", "/users/{name}").replace("/users/route-probe", "/users/{name}")
@@ -605,7 +610,9 @@ describe("admin API", () => {
       const name = /#\/components\/schemas\/([^"]+)/.exec(ref)![1];
       assert.ok(doc.components.schemas[name], ref);
     }
-    for (const s of ["User", "LogEntry", "DryRun", "DryRunResult", "PutUser", "Error", "BadRequest"]) assert.ok(doc.components.schemas[s], s);
+    for (const s of ["User", "LogEntry", "DryRun", "DryRunResult", "DryRunExplain", "DryRunExplained", "AuditEvent", "PutUser", "Error", "BadRequest"]) assert.ok(doc.components.schemas[s], s);
+    const logParams = (paths["/v1/acl/log"].get as { parameters: { name: string }[] }).parameters.map((p) => p.name);
+    assert.deepEqual(logParams, ["count", "user", "reason", "context", "since", "until"]);
     assert.deepEqual(doc.components.schemas.LogEntry.required.length, 10);
   });
 

@@ -153,7 +153,7 @@ describe("server commands", () => {
     assert.ok(r.startsWith("*"));
     assert.ok(r.includes(bulk("timeout") + bulk("0")));
     assert.equal(await c.call("CONFIG", "GET", "nosuchthing"), "*0\r\n");
-    assert.equal(await c.call("CONFIG", "GET", "client-output-buffer-limit"), bulks("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"));
+    assert.equal(await c.call("CONFIG", "GET", "client-output-buffer-limit"), bulks("client-output-buffer-limit", "normal 268435456 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60")); // aki's default normal limit (Redis: 0)
   });
 
   test("CONFIG SET: several pairs, atomic, Redis's errors", async () => {
@@ -255,7 +255,7 @@ describe("server commands", () => {
     await new Promise((r) => setTimeout(r, 1500));
     slow.sock.resume();
     assert.equal(await slow.waitClosed(5000), true);
-    await c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0");
+    await c.call("CONFIG", "SET", "client-output-buffer-limit", "normal 256mb 0 0");
     assert.match(await c.call("INFO", "stats"), /client_output_buffer_limit_disconnections:[1-9]/);
     assert.equal(await c.call("PING"), "+PONG\r\n");
   });

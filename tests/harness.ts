@@ -68,6 +68,8 @@ export interface StartOptions {
   cwd?: string;
   /** Expect the process to exit (startup errors): resolve when it does. */
   expectExit?: boolean;
+  /** Run the server through this command prefix (e.g. ["prlimit", "--nofile=256"]). */
+  wrap?: string[];
 }
 
 export async function startServer(args: string[] = [], opts: StartOptions = {}): Promise<AkiServer> {
@@ -75,7 +77,7 @@ export async function startServer(args: string[] = [], opts: StartOptions = {}):
   const full = [...args];
   if (!opts.noPort && !args.includes("--port")) full.push("--port", String(port));
   if (!args.includes("--dbfile")) full.push("--dbfile", ":memory:");
-  const [cmd, ...pre] = akiCommand();
+  const [cmd, ...pre] = [...(opts.wrap ?? []), ...akiCommand()];
   const child = spawn(cmd, [...pre, "server", ...full], { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -559,10 +559,21 @@ describe("FilePersistence: torn tails and damage", () => {
     assert.equal(fs.statSync(file).size, size + rec.length);
   });
 
-  test("a length reaching past the end is a torn tail, wherever it starts (rule b)", async () => {
+  test("a length reaching past the end is a torn tail unless a complete record follows (rule b)", async () => {
     const file = await makeFile([A, B, C]);
-    const offB = recordOffsets([A, B, C])[1];
-    const bytes = fs.readFileSync(file);
+    const [, offB, offC] = recordOffsets([A, B, C]);
+    const good = fs.readFileSync(file);
+    // B's length damaged while C is intact behind it: damage, not a tail to cut.
+    let bytes = Buffer.from(good);
+    bytes.writeUInt32LE(bytes.length, offB);
+    fs.writeFileSync(file, bytes);
+    assert.throws(
+      () => reopen(file),
+      (e: Error) => e.message.includes(`damaged record at offset ${offB}`) && e.message.includes(`complete record starts at offset ${offC}`),
+    );
+    assert.deepEqual(fs.readFileSync(file), bytes);
+    // The same length with nothing whole after it (C cut too): a torn tail.
+    bytes = Buffer.from(good.subarray(0, offC + 5));
     bytes.writeUInt32LE(bytes.length, offB);
     fs.writeFileSync(file, bytes);
     const { p, records, logs } = reopen(file);

@@ -57,7 +57,7 @@ describe("failed-AUTH throttling", () => {
   test("the directives, with CONFIG GET", async () => {
     assert.equal(
       await adm.call("CONFIG", "GET", "auth-*"),
-      bulks("auth-max-failures", "3", "auth-failure-window", "2", "auth-max-delay", "400", "auth-throttle-loopback", "yes"),
+      bulks("auth-timeout", "10", "auth-max-failures", "3", "auth-failure-window", "2", "auth-max-delay", "400", "auth-throttle-loopback", "yes"),
     );
     assert.equal(
       await adm.call("CONFIG", "SET", "auth-max-failures", "-1"),

@@ -9,9 +9,13 @@
  */
 import type { Server } from "../src/server.ts";
 import type { Client, Peer } from "../src/client.ts";
-import { type FetchHandler, formatAddress, type Listener, type TlsConfig, type Transport } from "./types.ts";
+import { DEFAULT_HTTP_LIMITS, type FetchHandler, formatAddress, type HttpLimits, type Listener, type TlsConfig, type Transport } from "./types.ts";
 import { placeUnixSocket } from "./unix.ts";
 import { subjectCN, tlsVerdict } from "./tls.ts";
+import { setShortDecode } from "../src/resp/parser.ts";
+
+// JavaScriptCore: decode every argument with the runtime's decoder (see setShortDecode).
+setShortDecode(0);
 
 // deno-lint-ignore no-explicit-any
 const B = (globalThis as any).Bun;
@@ -187,9 +191,22 @@ export const transport: Transport = {
     if (t.preferServerCiphers) return "Bun.listen has no cipher order option (tls-prefer-server-ciphers)";
     return null;
   },
-  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig): Promise<Listener> {
+  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig, limits: HttpLimits = DEFAULT_HTTP_LIMITS): Promise<Listener> {
     const tls = t ? { cert: t.cert, key: t.key } : undefined;
-    const srv = B.serve({ hostname: host, port, fetch, tls });
+    // Slowloris: Bun.serve (uWebSockets) closes a connection whose headers are not complete after
+    // its own fixed ~10 s, and has one configurable timer, idleTimeout (whole seconds, at most
+    // 255), checked in ticks of about 4 s: below 10 s it can cut a request whose handler is still
+    // running (a held sign-in), so it is at least 10. Slow bodies are cut by the app itself
+    // (admin-request-timeout, 408). Long-lived responses (the audit Server-Sent Events stream)
+    // are exempted per request.
+    const idleTimeout = Math.max(10, Math.min(255, Math.ceil(limits.headersTimeoutMs / 1000)));
+    // deno-lint-ignore no-explicit-any
+    const handler = async (req: Request, s: any) => {
+      const res = await (fetch as (r: Request, env: unknown) => Response | Promise<Response>)(req, s);
+      if ((res.headers.get("content-type") ?? "").startsWith("text/event-stream") && typeof s?.timeout === "function") s.timeout(req, 0);
+      return res;
+    };
+    const srv = B.serve({ hostname: host, port, fetch: handler, tls, idleTimeout });
     return Promise.resolve({ address: formatAddress(host, srv.port), port: srv.port, close: async () => srv.stop(true) });
   },
 };

@@ -13,7 +13,7 @@ import https from "node:https";
 import { serve } from "@hono/node-server";
 import type { Server } from "../src/server.ts";
 import type { Peer } from "../src/client.ts";
-import { formatAddress, type FetchHandler, type Listener, type TlsConfig, type Transport } from "./types.ts";
+import { DEFAULT_HTTP_LIMITS, formatAddress, type FetchHandler, type HttpLimits, type Listener, type TlsConfig, type Transport } from "./types.ts";
 import { placeUnixSocket } from "./unix.ts";
 import { nodeCipherString, subjectCN, tlsVerdict } from "./tls.ts";
 
@@ -38,6 +38,8 @@ function attach(server: Server, sock: net.Socket, unixPath: string | null, peerT
   sock.setNoDelay(true);
   const peer: Peer = {
     write: (b) => void sock.write(b),
+    // A string goes to the socket as is (Node writes latin1 strings without a JS Buffer).
+    writeLatin1: (s) => void sock.write(s, "latin1"),
     close: () => void sock.end(),
     destroy: () => void sock.destroy(),
     get pendingBytes() {
@@ -52,7 +54,14 @@ function attach(server: Server, sock: net.Socket, unixPath: string | null, peerT
   };
   sock.on("error", () => {});
   const c = server.connect(peer);
-  if (!c) return;
+  if (!c) {
+    // Refused (maxclients...): free the descriptor now, as Redis does, once the error reached the
+    // kernel (the kernel still sends it, then FIN). A burst of refusals must not hold descriptors
+    // until each peer answers our FIN: that is how a full server runs out of them.
+    if (sock.writableLength === 0) sock.destroy();
+    else sock.destroySoon();
+    return;
+  }
   sock.on("data", (d: Buffer) => c.feed(d));
   sock.on("close", () => c.closed());
   sock.on("drain", () => c.checkOutputLimits());
@@ -114,9 +123,19 @@ export const transport: Transport = {
   tlsUnsupported(): string | null {
     return null;
   },
-  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig): Promise<Listener> {
+  serveHttp(fetch: FetchHandler, host: string, port: number, t?: TlsConfig, limits: HttpLimits = DEFAULT_HTTP_LIMITS): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const secure = t ? { createServer: https.createServer, serverOptions: nodeTlsOptions(t, false) } : {};
+      // Slowloris: node:http closes a connection whose headers (headersTimeout) or whole request
+      // (requestTimeout) take too long, answering 408; it looks every connectionsCheckingInterval.
+      const timeouts = {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+        keepAliveTimeout: 5000,
+      };
+      const secure = t
+        ? { createServer: https.createServer, serverOptions: { ...nodeTlsOptions(t, false), ...timeouts } }
+        : { serverOptions: timeouts };
       const srv = serve({ fetch, hostname: host, port, ...secure }, (info) => {
         resolve({ address: formatAddress(host, info.port), port: info.port, close: closer(srv) });
       });

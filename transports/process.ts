@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import os from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Usage } from "../src/server.ts";
 
 export const argv = (): string[] => process.argv.slice(2);
@@ -12,6 +13,12 @@ export const exit = (code: number): never => ((globalThis as { Deno?: { exit(c: 
 export const pid = process.pid;
 export const cwd = (): string => process.cwd();
 export const execPath = (): string => process.execPath;
+/** An environment variable (undefined when unset). */
+export const env = (name: string): string | undefined => process.env[name];
+/** Die at once by SIGKILL, as a crash would (test hooks: no cleanup of any kind runs). */
+export const killSelf = (): void => {
+  process.kill(process.pid, "SIGKILL");
+};
 export const osName = `${os.type()} ${os.release()} ${os.arch()}`;
 
 // deno-lint-ignore no-explicit-any
@@ -30,6 +37,26 @@ export function onSignals(signals: string[], fn: (sig: string) => void): void {
 /** Ignore SIGXFSZ so exceeding `ulimit -f` surfaces as EFBIG on write instead of killing us. */
 export function ignoreFileSizeSignal(): void {
   onSignals(["SIGXFSZ"], () => {});
+}
+
+/** The soft limit on open files (ulimit -n) from /proc/self/limits; Infinity where unknown or unlimited. */
+export function openFileLimit(): number {
+  try {
+    const m = /^Max open files\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "latin1"));
+    const n = m ? Number(m[1]) : NaN;
+    return Number.isFinite(n) && n > 0 ? n : Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** File descriptors open now (/proc/self/fd); 0 where unknown. */
+export function openFileCount(): number {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return 0;
+  }
 }
 
 export function usage(): Usage {

@@ -24,7 +24,7 @@ import nodeTls from "node:tls";
 import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import type { Server } from "../src/server.ts";
-import type { FetchHandler, Listener, TlsConfig, TlsVersion, Transport } from "./types.ts";
+import type { FetchHandler, HttpLimits, Listener, TlsConfig, TlsVersion, Transport } from "./types.ts";
 
 const VERSIONS: TlsVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 
@@ -291,8 +291,8 @@ export class TlsService {
   }
 
   /** Serve the admin app over HTTPS with the same certificate. */
-  async serveHttp(fetch: FetchHandler, host: string, port: number): Promise<Listener> {
-    const open = () => this.transport.serveHttp(fetch, host, port, this.tls);
+  async serveHttp(fetch: FetchHandler, host: string, port: number, limits?: HttpLimits): Promise<Listener> {
+    const open = () => this.transport.serveHttp(fetch, host, port, this.tls, limits);
     return this.track(await open(), open);
   }
 

@@ -53,9 +53,22 @@ export interface Transport {
   listenTls(server: Server, host: string, port: number, tls: TlsConfig): Promise<Listener>;
   /** Why this runtime's own TLS cannot serve `tls` as configured (null: it can). */
   tlsUnsupported(tls: TlsConfig): string | null;
-  /** The admin app; over HTTPS with tls's certificate and key when tls is given. */
-  serveHttp(fetch: FetchHandler, host: string, port: number, tls?: TlsConfig): Promise<Listener>;
+  /**
+   * The admin app; over HTTPS with tls's certificate and key when tls is given. `limits` bound
+   * slow clients (slowloris): a connection whose request headers are not complete within
+   * headersTimeoutMs, or whose whole request (headers and body) is not within requestTimeoutMs,
+   * is closed (defaults {@link DEFAULT_HTTP_LIMITS}).
+   */
+  serveHttp(fetch: FetchHandler, host: string, port: number, tls?: TlsConfig, limits?: HttpLimits): Promise<Listener>;
 }
+
+/** Slow-client limits of the admin HTTP server (the admin-headers-timeout / admin-request-timeout directives). */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 10000, requestTimeoutMs: 30000 };
 
 export function formatAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

@@ -162,12 +162,14 @@ export class Acl {
   }
 
   /** AUTH / HELLO AUTH: null on success (client now that user), else the WRONGPASS reply. */
-  authenticate(c: Client, username: string, password: string, verb: "AUTH" | "HELLO"): ErrorReply | null {
+  authenticate(c: Client, username: string, password: string, verb: "AUTH" | "HELLO", heldMs?: number): ErrorReply | null {
     // Failed-AUTH throttling (src/security): a throttled attempt fails whatever the password.
+    // heldMs (the admin HTTP API): the caller already asked beforeAuth and held the request for
+    // that delay; the password then decides (a failure is still recorded as throttled).
     const sec = this.server.security;
-    const delay = sec ? sec.beforeAuth(c, username) : -1;
+    const delay = heldMs !== undefined ? heldMs : sec ? sec.beforeAuth(c, username) : -1;
     const u = this.users.get(username);
-    if (delay < 0 && this.checkCredentials(u, password)) {
+    if ((delay < 0 || heldMs !== undefined) && this.checkCredentials(u, password)) {
       c.user = u!;
       c.authenticated = true;
       sec?.authSucceeded(c, u!, password, verb);
@@ -436,7 +438,7 @@ export class Acl {
     }
     if (aclfile !== "") {
       const e = this.loadFromFile(null);
-      if (e !== null) return `Aborting startup because of ACL errors: ${e}`;
+      if (e !== null) return `Aborting Redis startup because of ACL errors: ${e}`;
     }
     for (const u of this.users.values()) {
       if (!u.enabled) {

@@ -17,8 +17,8 @@
  */
 import type { Command } from "../commands/table.ts";
 import { getChannels, getKeys, type KeyRef } from "../commands/keys.ts";
-import { globMatch } from "./glob.ts";
-import { PERM_READ, PERM_WRITE, type Selector, type User } from "./user.ts";
+import { globMatch, globMatcher } from "./glob.ts";
+import { PERM_READ, PERM_WRITE, type KeyPattern, type Selector, type User } from "./user.ts";
 
 export const ACL_OK = 0;
 export const DENIED_CMD = 1;
@@ -43,24 +43,66 @@ export function channelAllowed(list: readonly string[], channel: string, isPatte
   return false;
 }
 
+/**
+ * A key pattern's test, built once per pattern: the two shapes ACL rules mostly use, a literal
+ * ("~cache") and a literal prefix ("~app:*"), become a comparison; anything else is globMatch.
+ * Same answers as globMatch (which matches the empty key only with the empty pattern).
+ */
+function patternTest(pattern: string): (key: string) => boolean {
+  const special = /[*?[\\]/;
+  if (!special.test(pattern)) return (key) => key === pattern;
+  const prefix = pattern.slice(0, -1);
+  if (pattern.endsWith("*") && !special.test(prefix)) {
+    const n = prefix.length;
+    if (n === 0) return (key) => key.length !== 0;
+    const first = prefix.charCodeAt(0);
+    return (key) => key.length >= n && key.charCodeAt(0) === first && key.startsWith(prefix);
+  }
+  return globMatcher(pattern);
+}
+
+type KeyTest = (key: string) => boolean;
+
+/**
+ * A selector's patterns that grant one permission need, by their first byte: a key is tried
+ * only against the patterns that can match its first byte, plus those starting with a glob
+ * character (or empty). Same answer as trying every pattern (any match allows).
+ */
+interface KeyIndex {
+  byFirst: (KeyTest[] | undefined)[];
+  other: KeyTest[];
+}
+
+function buildKeyIndex(patterns: readonly KeyPattern[], need: number): KeyIndex {
+  const idx: KeyIndex = { byFirst: [], other: [] };
+  for (const p of patterns) {
+    if ((p.flags & need) !== need) continue;
+    const test = (p.test ??= patternTest(p.pattern));
+    const c = p.pattern.length === 0 ? -1 : p.pattern.charCodeAt(0);
+    if (c < 0 || c === 42 /* * */ || c === 63 /* ? */ || c === 91 /* [ */ || c === 92 /* \ */ || c > 255) idx.other.push(test);
+    else (idx.byFirst[c] ??= []).push(test);
+  }
+  return idx;
+}
+
 function keyAllowed(s: Selector, key: string, ref: KeyRef): boolean {
   const need = (ref.read ? PERM_READ : 0) | (ref.write ? PERM_WRITE : 0);
-  for (const p of s.patterns) {
-    if ((p.flags & need) !== need) continue;
-    if (globMatch(p.pattern, key)) return true;
+  if (s.keyIndexOf !== s.patterns) {
+    s.keyIndexOf = s.patterns;
+    s.keyIndex = [];
   }
+  let idx = s.keyIndex[need] as KeyIndex | undefined;
+  if (idx === undefined) s.keyIndex[need] = idx = buildKeyIndex(s.patterns, need);
+  if (key.length !== 0) {
+    const list = idx.byFirst[key.charCodeAt(0)];
+    if (list !== undefined) for (let i = 0; i < list.length; i++) if (list[i](key)) return true;
+  }
+  const other = idx.other;
+  for (let i = 0; i < other.length; i++) if (other[i](key)) return true;
   return false;
 }
 
-/** Lazily computed key references, shared by all selectors of one check. */
-class KeyCache {
-  keys: KeyRef[] | null = null;
-  constructor(readonly cmd: Command, readonly argv: string[]) {}
-  get(): KeyRef[] {
-    if (this.keys === null) this.keys = getKeys(this.cmd, this.argv);
-    return this.keys;
-  }
-}
+
 
 /** Does the selector allow running cmd at all (ignoring keys and channels)? */
 export function selectorAllowsCommand(s: Selector, cmd: Command, argv: string[]): boolean {
@@ -75,10 +117,12 @@ export function selectorAllowsCommand(s: Selector, cmd: Command, argv: string[])
   return false;
 }
 
-function selectorCheck(s: Selector, cmd: Command, argv: string[], cache: KeyCache): CheckResult {
+/** `keys`: getKeys(cmd, argv), shared by all selectors of one check (getKeys memoizes the common shapes). */
+function selectorCheck(s: Selector, cmd: Command, argv: string[], keys: readonly KeyRef[]): CheckResult {
   if (!selectorAllowsCommand(s, cmd, argv)) return { code: DENIED_CMD, pos: 0 };
   if (!s.allKeys && cmd.keySpecs.length > 0) {
-    for (const ref of cache.get()) {
+    for (let i = 0; i < keys.length; i++) {
+      const ref = keys[i];
       if (!keyAllowed(s, argv[ref.pos], ref)) return { code: DENIED_KEY, pos: ref.pos };
     }
   }
@@ -94,11 +138,12 @@ function selectorCheck(s: Selector, cmd: Command, argv: string[], cache: KeyCach
 /** Check a user against a command and its arguments. */
 export function checkUser(u: User, cmd: Command, argv: string[]): CheckResult {
   if (u.unrestricted) return OK_RESULT;
-  const cache = new KeyCache(cmd, argv);
+  const keys = getKeys(cmd, argv);
   let code = DENIED_CMD;
   let pos = 0;
-  for (const s of u.selectors) {
-    const r = selectorCheck(s, cmd, argv, cache);
+  const selectors = u.selectors;
+  for (let i = 0; i < selectors.length; i++) {
+    const r = selectorCheck(selectors[i], cmd, argv, keys);
     if (r.code === ACL_OK) return OK_RESULT;
     if (r.code > code || (r.code === code && r.pos > pos)) {
       code = r.code;
@@ -123,9 +168,9 @@ function unrestrictedKeys(s: Selector, need: number): boolean {
 export function fullKeyAccess(u: User, cmd?: Command, argv?: string[]): boolean {
   if (u.unrestricted) return true;
   if (cmd === undefined || argv === undefined) return u.selectors.some((s) => unrestrictedKeys(s, PERM_READ));
-  const cache = new KeyCache(cmd, argv);
+  const keys = getKeys(cmd, argv);
   for (const s of u.selectors) {
-    if (selectorCheck(s, cmd, argv, cache).code === ACL_OK && unrestrictedKeys(s, PERM_READ)) return true;
+    if (selectorCheck(s, cmd, argv, keys).code === ACL_OK && unrestrictedKeys(s, PERM_READ)) return true;
   }
   return false;
 }

@@ -155,23 +155,27 @@ function compile(pat: string, nocase: boolean): Compiled {
   };
 }
 
-// A small cache: ACL patterns and a KEYS/SCAN pattern are matched many times.
-const cache = new Map<string, Compiled>();
+// A small cache: ACL patterns and a KEYS/SCAN pattern are matched many times. One map per
+// case mode, keyed by the pattern itself: a long-lived pattern string (an ACL rule's) keeps
+// its hash, so a lookup costs no string building or hashing.
+const cacheCase = new Map<string, Compiled>();
+const cacheNocase = new Map<string, Compiled>();
 let cacheSize = 0;
 const CACHE_MAX = 8 * 1024 * 1024;
 
 function compiled(pat: string, nocase: boolean): Compiled {
-  const key = (nocase ? "i" : "s") + pat;
-  let c = cache.get(key);
+  const cache = nocase ? cacheNocase : cacheCase;
+  let c = cache.get(pat);
   if (c !== undefined) return c;
   c = compile(pat, nocase);
   if (c.size <= CACHE_MAX / 4) {
-    while (cacheSize + c.size > CACHE_MAX && cache.size > 0) {
-      const [k, v] = cache.entries().next().value as [string, Compiled];
-      cache.delete(k);
+    while (cacheSize + c.size > CACHE_MAX && cacheCase.size + cacheNocase.size > 0) {
+      const from = cache.size > 0 ? cache : cache === cacheCase ? cacheNocase : cacheCase;
+      const [k, v] = from.entries().next().value as [string, Compiled];
+      from.delete(k);
       cacheSize -= v.size;
     }
-    cache.set(key, c);
+    cache.set(pat, c);
     cacheSize += c.size;
   }
   return c;
@@ -246,9 +250,25 @@ function find(p: Compiled, s: number, str: string, from: number, to: number): nu
 
 /** Does `str` match glob `pat` (Redis's stringmatchlen)? */
 export function globMatch(pat: string, str: string, nocase = false): boolean {
+  if (str.length === 0) return pat.length === 0;
+  return matchCompiled(compiled(pat, nocase), str);
+}
+
+/**
+ * globMatch(pat, ·) as a function, compiled once (for a pattern matched over and over, like an
+ * ACL key pattern: no cache lookup per match).
+ */
+export function globMatcher(pat: string, nocase = false): (str: string) => boolean {
+  const p = compile(pat, nocase);
+  // A huge compiled form is not kept alive (globMatch compiles such patterns per use too).
+  if (p.size > CACHE_MAX / 4) return (str) => globMatch(pat, str, nocase);
+  const emptyPat = pat.length === 0;
+  return (str) => (str.length === 0 ? emptyPat : matchCompiled(p, str));
+}
+
+/** globMatch for a non-empty `str` and the compiled pattern. */
+function matchCompiled(p: Compiled, str: string): boolean {
   const n = str.length;
-  if (n === 0) return pat.length === 0;
-  const p = compiled(pat, nocase);
   if (p.empty || p.capped) return false;
   const segs = p.segStart.length;
   const firstLen = p.segEnd[0] - p.segStart[0];

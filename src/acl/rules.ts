@@ -136,9 +136,11 @@ export function applySelectorRule(s: Selector, op: string): RuleErrno | null {
     } else flags = PERM_ALL;
     const pat = op.slice(offset);
     if (hasSpaces(pat)) return "EINVAL";
+    // A new array (and a new object for a changed pattern) rather than an edit in place: the
+    // permission check indexes a selector's pattern list by its identity (check.ts).
     const existing = s.patterns.find((p) => p.pattern === pat);
-    if (existing) existing.flags |= flags;
-    else s.patterns.push({ pattern: pat, flags });
+    if (existing) s.patterns = s.patterns.map((p) => (p === existing ? { pattern: pat, flags: p.flags | flags } : p));
+    else s.patterns = [...s.patterns, { pattern: pat, flags }];
     s.allKeys = false;
   } else if (op[0] === "&") {
     if (s.allChannels) return "EISDIR";

@@ -26,9 +26,11 @@ export const PERM_WRITE = 2;
 export const PERM_ALL = 3;
 
 export interface KeyPattern {
-  pattern: string;
+  readonly pattern: string;
   /** PERM_READ | PERM_WRITE. */
   flags: number;
+  /** The pattern's compiled test, made on first use by the permission check (check.ts). */
+  test?: (key: string) => boolean;
 }
 
 export class Selector {
@@ -43,7 +45,11 @@ export class Selector {
   bits: Uint8Array;
   /** Allowed first arguments of otherwise blocked commands, by Command.id. */
   firstArgs: Map<number, string[]> | null = null;
-  patterns: KeyPattern[] = [];
+  /** Key patterns. Never changed in place: a change assigns a new array (check.ts indexes it by identity). */
+  patterns: readonly KeyPattern[] = [];
+  /** The permission check's index of `patterns` (built on first use, check.ts); valid while keyIndexOf === patterns. */
+  keyIndexOf: readonly KeyPattern[] | null = null;
+  keyIndex: unknown[] = [];
   channels: string[] = [];
   /** Remembered command rules, lowercase, each with its sign ("+get", "-@admin", "+select|0"). */
   rules: string[] = [];

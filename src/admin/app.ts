@@ -14,9 +14,19 @@
  *   Redis's error text in `error`.
  * The client is removed before the response is sent; it never shows in CLIENT LIST.
  *
- * Before routing: a Host header outside localhost / 127.0.0.1 / [::1] / `admin-host` names is
- * 421 (DNS rebinding); a browser request whose Origin is another site is 403 (CSRF); a body
- * over 64 KB is 413 (Content-Length or counted while streaming). Input is validated by
+ * Before routing: more than `admin-max-inflight` requests in flight is 503 + Retry-After; both
+ * Content-Length and Transfer-Encoding is 400 (the runtimes' parsers already refuse it); a Host
+ * header outside localhost / 127.0.0.1 / [::1] / `admin-host` names is 421 (DNS rebinding); a
+ * browser request whose Origin is another site is 403 (CSRF); a body over 64 KB is 413
+ * (Content-Length or counted while streaming, before any handler runs); a body not complete
+ * within `admin-request-timeout` of the headers is 408 and the connection closed; a non-empty body whose
+ * Content-Type is not JSON is 415 (none is read as JSON).
+ * Throttled sign-ins (src/security/throttle.ts) are held for the throttle's delay, then a right
+ * password signs in and a wrong one is 429 + Retry-After (see signIn).
+ * Every request ends with one audit event of type `http`: user (signed-in or attempted, null
+ * without credentials), addr (peer ip:port), method, path (no query), status, ms; never a body
+ * or a header. Slow clients are closed by the transport (admin-headers-timeout,
+ * admin-request-timeout). Input is validated by
  * schemas.ts (400 `{error, issues}`, never echoing submitted values). Unknown routes: JSON 404;
  * a known path with another method: JSON 405. No CORS headers are ever sent. Binary strings go
  * out as UTF-8 (latin1ToUtf8) and JSON strings come in as UTF-8 bytes (utf8ToLatin1).
@@ -40,6 +50,9 @@ export const MAX_BODY = 64 * 1024;
 
 type Env = { Variables: { body: Uint8Array } };
 type Ctx = Context<Env>;
+
+/** Content types accepted for a request body (a body without Content-Type is read as JSON too). */
+const JSON_TYPE = /^\s*application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
 const JSON_HEADERS: Record<string, string> = {
   "Content-Type": "application/json; charset=utf-8",
@@ -86,8 +99,12 @@ function allowedHosts(server: Server): Set<string> {
 
 // ---- body ---------------------------------------------------------------------------------------
 
-/** The request body, or null when it is over the limit (Content-Length or streamed). */
-async function readBody(req: Request, limit: number): Promise<Uint8Array | null> {
+/**
+ * The request body; null when it is over the limit (Content-Length or streamed); "timeout" when
+ * it is not complete by `deadline` (unix ms: a slow body, whatever the runtime's own timers do);
+ * "aborted" when the client went away.
+ */
+async function readBody(req: Request, limit: number, deadline: number): Promise<Uint8Array | null | "timeout" | "aborted"> {
   const len = req.headers.get("content-length");
   if (len !== null && /^\d+$/.test(len.trim()) && Number(len) > limit) return null;
   if (req.body === null) return new Uint8Array(0);
@@ -95,7 +112,21 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | null>
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))));
+    let step: ReadableStreamReadResult<Uint8Array> | "timeout";
+    try {
+      step = await Promise.race([reader.read(), late]);
+    } catch {
+      return "aborted";
+    } finally {
+      clearTimeout(timer);
+    }
+    if (step === "timeout") {
+      reader.cancel().catch(() => {});
+      return "timeout";
+    }
+    const { done, value } = step;
     if (done) break;
     total += value.length;
     if (total > limit) {
@@ -185,20 +216,47 @@ function basicCredentials(req: Request): { user: string; pass: string } | null {
   return colon < 0 ? { user: raw, pass: "" } : { user: raw.slice(0, colon), pass: raw.slice(colon + 1) };
 }
 
-/** Sign the request in as an ACL user: the client, or the response to send (401 / 403 / 503). */
-function signIn(server: Server, c: Ctx): Client | Response {
+/** Who each request acted as (the audit event's `user`): the signed-in or attempted username. */
+const actingUser = new WeakMap<Request, string>();
+
+/**
+ * Sign the request in as an ACL user: the client, or the response to send (401 / 403 / 429 /
+ * 503). Failed-AUTH throttling: when the address or the username is throttled, the request is
+ * held for the throttle's delay (a timer: the event loop keeps serving), then the password
+ * decides: a right one signs in (no lockout of the real user), a wrong one is 429 with
+ * Retry-After. Either way the attempt was slowed down, and a failure counts and is logged.
+ */
+async function signIn(server: Server, c: Ctx): Promise<Client | Response> {
   const cred = basicCredentials(c.req.raw);
   if (cred === null) return json(401, { error: "authentication required" }, UNAUTHORIZED);
-  const { peer, written } = virtualPeer(remoteOf(c.env, c.req.raw), new URL(c.req.url));
-  const client = server.connect(peer);
-  if (client === null) {
-    const text = written().replace(/^-/, "").replace(/\r\n$/, "");
-    return json(text.startsWith("ERR max number of clients") ? 503 : 403, { error: latin1ToUtf8(text) });
+  actingUser.set(c.req.raw, cred.user);
+  const connect = (): Client | Response => {
+    const { peer, written } = virtualPeer(remoteOf(c.env, c.req.raw), new URL(c.req.url));
+    const client = server.connect(peer);
+    if (client === null) {
+      const text = written().replace(/^-/, "").replace(/\r\n$/, "");
+      return json(text.startsWith("ERR max number of clients") ? 503 : 403, { error: latin1ToUtf8(text) });
+    }
+    client.name = "aki-admin-http";
+    return client;
+  };
+  let client = connect();
+  if (client instanceof Response) return client;
+  const held = server.security ? server.security.beforeAuth(client, cred.user) : -1;
+  if (held > 0) {
+    // No client exists while the request waits (it would show in CLIENT LIST).
+    client.closed();
+    await new Promise((r) => setTimeout(r, held));
+    client = connect();
+    if (client instanceof Response) return client;
   }
-  client.name = "aki-admin-http";
-  const denied = server.acl.authenticate(client, cred.user, cred.pass, "AUTH");
+  const denied = server.acl.authenticate(client, cred.user, cred.pass, "AUTH", held >= 0 ? held : undefined);
   if (denied !== null) {
     client.closed();
+    if (held >= 0) {
+      const retry = String(Math.max(1, Math.ceil(held / 1000)));
+      return json(429, { error: "too many failed sign-ins: " + WRONGPASS }, { ...UNAUTHORIZED, "Retry-After": retry });
+    }
     return json(401, { error: WRONGPASS }, UNAUTHORIZED);
   }
   return client;
@@ -255,8 +313,39 @@ export function createAdminApp(server: Server): Hono<Env> {
   });
   app.notFound(() => json(404, { error: "not found" }));
 
-  // DNS rebinding, cross-site requests, body size.
+  // The cap on requests in flight (slow bodies, held sign-ins) and one audit event per request.
+  let inflight = 0;
   app.use("*", async (c, next) => {
+    const t0 = Date.now();
+    if (inflight >= server.config.num("admin-max-inflight")) {
+      c.res = json(503, { error: "too many admin requests in flight; retry later" }, { "Retry-After": "1" });
+    } else {
+      inflight++;
+      try {
+        await next();
+      } finally {
+        inflight--;
+      }
+    }
+    const remote = remoteOf(c.env, c.req.raw);
+    const user = actingUser.get(c.req.raw);
+    const path = new URL(c.req.url).pathname;
+    server.security?.audit.emit("http", {
+      user: user === undefined ? null : latin1ToUtf8(user),
+      addr: remote.address.includes(":") ? `[${remote.address}]:${remote.port}` : `${remote.address}:${remote.port}`,
+      method: c.req.method,
+      path: path.length > 256 ? path.slice(0, 256) + "..." : path,
+      status: c.res.status,
+      ms: Date.now() - t0,
+    });
+  });
+
+  // Request smuggling, DNS rebinding, cross-site requests, body size, time and type.
+  app.use("*", async (c, next) => {
+    const started = Date.now();
+    if (c.req.header("content-length") !== undefined && c.req.header("transfer-encoding") !== undefined) {
+      return json(400, { error: "both Content-Length and Transfer-Encoding" }, { Connection: "close" });
+    }
     const host = c.req.header("host");
     if (host === undefined || !allowedHosts(server).has(hostName(host))) {
       return json(421, { error: "misdirected request: this Host is not served (see --admin-host)" });
@@ -270,8 +359,14 @@ export function createAdminApp(server: Server): Hono<Env> {
       if (!same) return json(403, { error: "cross-origin requests are refused" });
     }
     if (c.req.header("sec-fetch-site") === "cross-site") return json(403, { error: "cross-origin requests are refused" });
-    const body = await readBody(c.req.raw, MAX_BODY);
+    const body = await readBody(c.req.raw, MAX_BODY, started + server.config.num("admin-request-timeout"));
     if (body === null) return json(413, { error: `request body over ${MAX_BODY} bytes` }, { Connection: "close" });
+    if (body === "timeout") return json(408, { error: "the request body did not arrive in time" }, { Connection: "close" });
+    if (body === "aborted") return json(400, { error: "the request body was cut off" }, { Connection: "close" });
+    const type = c.req.header("content-type");
+    if (body.length > 0 && type !== undefined && !JSON_TYPE.test(type)) {
+      return json(415, { error: "request bodies must be JSON (Content-Type: application/json)" });
+    }
     c.set("body", body);
     await next();
   });
@@ -280,17 +375,17 @@ export function createAdminApp(server: Server): Hono<Env> {
     const list = methodsByPath.get(path) ?? [];
     list.push(method);
     methodsByPath.set(path, list);
-    app.on(method, path, (c) => {
+    app.on(method, path, async (c) => {
       const q = S.validate(spec.query ?? S.NoQuery, c.req.query(), "query");
       if (!spec.auth) {
         if (!q.ok) return json(400, q.problem);
         return spec.handle(c, null);
       }
-      const client = signIn(server, c);
+      const client = await signIn(server, c);
       if (client instanceof Response) return client;
       try {
         if (!q.ok) return json(400, q.problem);
-        return spec.handle(c, client);
+        return await spec.handle(c, client);
       } catch (e) {
         if (e instanceof CommandFailed) return e.res;
         throw e;
@@ -339,7 +434,7 @@ export function createAdminApp(server: Server): Hono<Env> {
   // ---- security features (security.ts): before the ACL routes, as it extends DRYRUN and ACL LOG ----
 
   app.route("/", securityRoutes(server, {
-    signIn: (c) => signIn(server, c as Ctx),
+    signIn: (c) => signIn(server, c as unknown as Ctx),
     run: (client, argv) => run(server, client, argv),
     jsonBody: (c) => jsonBody(c as Ctx),
   }));

@@ -20,9 +20,25 @@ const COMMON_ERRORS: Json = {
     content: jsonContent(ref("Error")),
   },
   "403": resp("The user may not run the mapped ACL command (NOPERM, logged in ACL LOG), or a cross-origin browser request"),
+  "408": resp("The request body did not arrive within admin-request-timeout (the connection is closed)"),
   "413": resp("Request body over 64 KB"),
+  "415": resp("A request body whose Content-Type is not JSON (no Content-Type is read as JSON)"),
   "421": resp("Host header not served (DNS rebinding protection; see --admin-host)"),
+  "429": {
+    description: "Wrong credentials from a throttled address or for a throttled username (failed-AUTH throttling; answered after the delay)",
+    headers: { "Retry-After": { schema: { type: "string" } } },
+    content: jsonContent(ref("Error")),
+  },
+  "503": {
+    description: "More admin requests in flight than admin-max-inflight",
+    headers: { "Retry-After": { schema: { type: "string" } } },
+    content: jsonContent(ref("Error")),
+  },
 };
+
+function query(name: string, description: string): Json {
+  return { name, in: "query", required: false, description, schema: { type: "string" } };
+}
 
 function op(summary: string, command: string | null, extra: Json = {}, responses: Json = {}): Json {
   const o: Json = { summary, ...extra };
@@ -32,7 +48,7 @@ function op(summary: string, command: string | null, extra: Json = {}, responses
     o.responses = { ...responses, ...COMMON_ERRORS };
   } else {
     o.security = [];
-    o.responses = { ...responses, "421": COMMON_ERRORS["421"] };
+    o.responses = { ...responses, "421": COMMON_ERRORS["421"], "503": COMMON_ERRORS["503"] };
   }
   return o;
 }
@@ -144,6 +160,38 @@ const SCHEMAS: Json = {
       command: { type: "array", minItems: 1, maxItems: 4096, items: { type: "string", maxLength: 16384 }, examples: [["GET", "key"]] },
     },
   },
+  DryRunExplain: {
+    type: "object",
+    additionalProperties: false,
+    required: ["username", "explain"],
+    description: "Either command (one command) or multi (a MULTI block, one command per item)",
+    properties: {
+      username: { type: "string", minLength: 1, maxLength: 4096 },
+      explain: { type: "boolean" },
+      command: { type: "array", minItems: 1, items: { type: "string" } },
+      multi: { type: "array", minItems: 1, items: { type: "array", minItems: 1, items: { type: "string" } } },
+    },
+  },
+  DryRunExplained: {
+    type: "object",
+    required: ["allowed", "message", "explanation"],
+    properties: {
+      allowed: { type: "boolean" },
+      message: { type: "string" },
+      explanation: { type: "object", additionalProperties: true, description: "decidedBy (root or selector n), rule tokens, keys with R/W access and the allowing pattern, channels" },
+    },
+  },
+  AuditEvent: {
+    type: "object",
+    required: ["id", "time", "ts", "type"],
+    additionalProperties: true,
+    properties: {
+      id: { type: "integer" },
+      time: { type: "string", description: "ISO 8601" },
+      ts: { type: "integer", description: "unix ms" },
+      type: { type: "string", enum: ["auth", "acl", "config", "disconnect", "denied", "command", "http"] },
+    },
+  },
   DryRunResult: {
     type: "object",
     required: ["allowed", "message"],
@@ -213,15 +261,41 @@ export function openApiDocument(): Json {
             name: "count",
             in: "query",
             required: false,
-            description: "How many entries (default 10)",
+            description: "How many entries (default 10; with a filter, every match unless given)",
             schema: { type: "string", pattern: "^[0-9]{1,9}$" },
-          }],
-        }, { "200": resp("Entries", { type: "array", items: ref("LogEntry") }) }),
+          },
+          query("user", "Only entries of this username"),
+          query("reason", "Only this reason: command, key, channel or auth"),
+          query("context", "Only this context: toplevel, multi, lua or module"),
+          query("since", "Only entries last seen at or after this time (unix ms or ISO 8601)"),
+          query("until", "Only entries last seen at or before this time (unix ms or ISO 8601)")],
+        }, { "200": resp("Entries (kept across restarts in <dbfile>.acllog)", { type: "array", items: ref("LogEntry") }) }),
         delete: op("Clear the ACL LOG (ACL LOG RESET)", "acl|log", {}, { "200": resp("Cleared", ref("Ok")) }),
       },
       "/v1/acl/dryrun": {
-        post: op("Could a user run a command? (ACL DRYRUN)", "acl|dryrun", body(ref("DryRun")), {
-          "200": resp("The verdict", ref("DryRunResult")),
+        post: op("Could a user run a command, or a MULTI block? (ACL DRYRUN; with explain: true, why)", "acl|dryrun", body({ oneOf: [ref("DryRun"), ref("DryRunExplain")] }), {
+          "200": resp("The verdict; with explain, which part decided, the rule tokens, every key and channel with the pattern that allowed it", { oneOf: [ref("DryRunResult"), ref("DryRunExplained")] }),
+        }),
+      },
+      "/v1/audit": {
+        get: op("Recent audit events, oldest first (the newest audit-max-len are kept)", "acl|log", {
+          parameters: [
+            query("since", "Events at or after this time (unix ms or ISO 8601)"),
+            query("after", "Events after this event id"),
+            query("type", "auth, acl, config, disconnect, denied, command or http"),
+            query("user", "Acting or authenticating user, or the target of an ACL change"),
+            query("limit", "At most this many events"),
+          ],
+        }, { "200": resp("Events", { type: "array", items: ref("AuditEvent") }) }),
+      },
+      "/v1/audit/stream": {
+        get: op("Audit events live, as Server-Sent Events (id: the event id; data: the event as JSON)", "acl|log", {
+          parameters: [query("type", "Only this event type"), query("user", "Only events of this user"), query("after", "Replay from memory what followed this event id (or send Last-Event-ID)")],
+        }, { "200": { description: "text/event-stream; a comment line every 5 s keeps it open; it ends when the user loses ACL LOG", content: { "text/event-stream": { schema: { type: "string" } } } } }),
+      },
+      "/v1/auth/throttle": {
+        get: op("Failed-AUTH throttling: the settings and every address and username with failures in the window", "acl|log", {}, {
+          "200": resp("Throttle state", { type: "object", additionalProperties: true }),
         }),
       },
       "/v1/acl/whoami": {

@@ -6,7 +6,7 @@
  *
  * - `GET /v1/audit?since=&after=&type=&user=&limit=`: recent audit events, oldest first.
  *   `since` is unix ms or an ISO 8601 time, `after` an event id, `type` one of auth, acl,
- *   config, disconnect, denied, command; `user` matches the acting / authenticating user or the
+ *   config, disconnect, denied, command, http (one per admin API request); `user` matches the acting / authenticating user or the
  *   target of an ACL change. Needs the permission of `ACL LOG` (it runs `ACL LOG 0`).
  * - `GET /v1/audit/stream?type=&user=`: the same events live as Server-Sent Events (`id:` the
  *   event id, `data:` the event as JSON; a `Last-Event-ID` header or `after=` replays what was
@@ -36,15 +36,15 @@ import { explainCommand, explainMulti, resolveCommand } from "../security/explai
 import { matches, type AuditEvent, type AuditQuery } from "../security/audit.ts";
 
 export interface SecurityHelpers {
-  /** Sign the request in: the virtual client, or the response to send (401 / 403 / 503). */
-  signIn(c: Context): Client | Response;
+  /** Sign the request in: the virtual client, or the response to send (401 / 403 / 429 / 503). */
+  signIn(c: Context): Promise<Client | Response>;
   /** Run argv through dispatch as the client; an error reply is thrown as an object with `res` (403 NOPERM, else 400). */
   run(client: Client, argv: string[]): Reply;
   /** The JSON body (undefined when empty) or a 400 response. */
   jsonBody(c: Context): { ok: true; value: unknown } | { ok: false; res: Response };
 }
 
-const AUDIT_TYPES = ["auth", "acl", "config", "disconnect", "denied", "command"];
+const AUDIT_TYPES = ["auth", "acl", "config", "disconnect", "denied", "command", "http"];
 const REASONS = ["command", "key", "channel", "auth"];
 const CONTEXTS = ["toplevel", "multi", "lua", "module"];
 const KEEPALIVE_MS = 5000;
@@ -124,7 +124,7 @@ export function securityRoutes(server: Server, helpers: SecurityHelpers): Hono {
 
   /** Sign in, then run `handle`; errors of run() / validation become their responses. */
   const authed = async (c: Context, handle: (client: Client) => Response | Promise<Response>): Promise<Response> => {
-    const client = helpers.signIn(c);
+    const client = await helpers.signIn(c);
     if (client instanceof Response) return client;
     try {
       return await handle(client);

@@ -87,12 +87,26 @@ function bySpecs(specs: KeySpec[], argv: string[]): KeyRef[] | null {
 const OW_UPDATE: KeySpecFlag[] = ["OW", "UPDATE"];
 const RW_ACCESS_UPDATE: KeySpecFlag[] = ["RW", "ACCESS", "UPDATE"];
 const RO_ACCESS: KeySpecFlag[] = ["RO", "ACCESS"];
+const SET_PLAIN: readonly KeyRef[] = [ref(1, OW_UPDATE)];
+const SET_GET: readonly KeyRef[] = [ref(1, RW_ACCESS_UPDATE)];
+
+/**
+ * Results of {@link bySpecs} for specs whose keys depend on the argument count only (every
+ * spec begins at an index and finds a range) are kept by command and argument count (below
+ * ARGC_CACHED): the ACL check of every command needs them, and building them anew costs more
+ * than the check itself.
+ */
+const ARGC_CACHED = 64;
+
+function argcOnly(specs: KeySpec[]): boolean {
+  return specs.every((s) => "index" in s.begin && "range" in s.find && !s.flags.includes("INCOMPLETE"));
+}
 
 /** Commands whose key flags depend on their arguments, or whose specs are incomplete. */
-const FINDERS: Record<string, (argv: string[]) => KeyRef[]> = {
+const FINDERS: Record<string, (argv: string[]) => readonly KeyRef[]> = {
   set(argv) {
-    for (let i = 3; i < argv.length; i++) if (argv[i].toLowerCase() === "get") return [ref(1, RW_ACCESS_UPDATE)];
-    return [ref(1, OW_UPDATE)];
+    for (let i = 3; i < argv.length; i++) if (argv[i].toLowerCase() === "get") return SET_GET;
+    return SET_PLAIN;
   },
   bitfield(argv) {
     for (let i = 2; i < argv.length; i++) {
@@ -119,12 +133,29 @@ const FINDERS: Record<string, (argv: string[]) => KeyRef[]> = {
   },
 };
 
-/** The keys a command touches, in argument order of the specs. */
-export function getKeys(cmd: Command, argv: string[]): KeyRef[] {
-  if (cmd.keySpecs.length === 0) return [];
-  const finder = FINDERS[cmd.name];
-  if (finder) return finder(argv);
-  return bySpecs(cmd.keySpecs, argv) ?? [];
+const NO_KEYS: readonly KeyRef[] = [];
+
+/** Per command (by id): its finder, or the memo of its argument-count-only specs (null: neither). */
+const perCommand: ({ finder: ((argv: string[]) => readonly KeyRef[]) | null; memo: (readonly KeyRef[] | null)[] | null } | undefined)[] = [];
+
+/** The keys a command touches, in argument order of the specs. The result is shared: read only. */
+export function getKeys(cmd: Command, argv: string[]): readonly KeyRef[] {
+  const specs = cmd.keySpecs;
+  if (specs.length === 0) return NO_KEYS;
+  let how = perCommand[cmd.id];
+  if (how === undefined) {
+    const finder = Object.hasOwn(FINDERS, cmd.name) ? FINDERS[cmd.name] : null;
+    how = perCommand[cmd.id] = { finder, memo: finder === null && argcOnly(specs) ? [] : null };
+  }
+  if (how.finder !== null) return how.finder(argv);
+  const argc = argv.length;
+  const memo = how.memo;
+  if (memo !== null && argc < ARGC_CACHED) {
+    let r = memo[argc];
+    if (r === undefined) r = memo[argc] = bySpecs(specs, argv);
+    return r ?? NO_KEYS;
+  }
+  return bySpecs(specs, argv) ?? NO_KEYS;
 }
 
 /** The channels (or patterns) a command names. */

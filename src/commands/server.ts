@@ -119,6 +119,7 @@ export function infoText(s: Server, args: string[]): string {
           ["io_threaded_reads_processed", 0], ["io_threaded_writes_processed", 0],
           ["client_query_buffer_limit_disconnections", s.stats.clientQueryBufferLimitDisconnections],
           ["client_output_buffer_limit_disconnections", s.stats.clientOutputBufferLimitDisconnections],
+          ["aki_auth_timeout_disconnections", s.stats.authTimeoutDisconnections],
           ["reply_buffer_shrinks", 0], ["reply_buffer_expands", 0],
           ["acl_access_denied_auth", s.stats.aclAccessDeniedAuth], ["acl_access_denied_cmd", s.stats.aclAccessDeniedCmd],
           ["acl_access_denied_key", s.stats.aclAccessDeniedKey], ["acl_access_denied_channel", s.stats.aclAccessDeniedChannel],

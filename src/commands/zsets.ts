@@ -86,6 +86,21 @@ export function cStrtod(s: string): { v: number; overflow: boolean; under0: bool
 
 /** Redis's getDoubleFromObject (string2d): no spaces, no NaN, no overflow / underflow to 0. */
 export function parseScore(s: string): number | null {
+  // Fast path: a plain integer of at most 15 digits (an optional sign) is exact as a double,
+  // and Number() reads it as strtod does.
+  const n = s.length;
+  if (n !== 0 && n <= 15) {
+    const c0 = s.charCodeAt(0);
+    let i = c0 === 45 /* - */ || c0 === 43 /* + */ ? 1 : 0;
+    if (i < n) {
+      while (i < n) {
+        const c = s.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        i++;
+      }
+      if (i === n) return Number(s);
+    }
+  }
   const r = cStrtod(s);
   if (r === null || r.spaced || r.overflow || r.under0 || Number.isNaN(r.v)) return null;
   return r.v;

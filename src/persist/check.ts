@@ -47,7 +47,7 @@ export function checkFile(path: string, fix: boolean): CheckResult {
       records,
       message: `${path}: ${message}`,
     });
-    const verdict = checkHeader(readExactly(fd, 0, Math.min(fileLength, HEADER_SIZE)));
+    const verdict = checkHeader(readExactly(fd, 0, Math.min(fileLength, HEADER_SIZE)), fileLength);
     if (verdict === "partial") {
       if (fileLength === 0) return result(true, 0, 0, "empty file: an empty store (the header is written on first open)");
       if (!fix) {

@@ -25,15 +25,18 @@
  *   - it is a TORN TAIL (an append cut short by a crash; open() truncates the file to P and
  *     logs "FILE: torn record at offset P ...") when
  *       (a) fewer than 8 bytes remain after P, or
- *       (b) its declared end lies past the end of the file, or
+ *       (b) its declared end lies past the end of the file and no complete record (payload
+ *           parses, checksum matches) starts anywhere after P (else the length field itself
+ *           is damaged: a torn tail would silently drop the records behind it), or
  *       (c) it ends exactly at the end of the file (length < 4 or checksum mismatch), or
  *       (d) every byte from P to the end of the file is zero (space allocated, never written);
  *   - otherwise it is DAMAGE: a bad record lying wholly inside the file with more bytes after
  *     it. open() refuses to load ("FILE: damaged record at offset P ...") and changes nothing.
  * A record whose checksum matches but whose payload does not parse (unknown kind, bad counts,
  * trailing bytes) is always damage: a torn write cannot produce a matching checksum.
- * A file shorter than 8 bytes that is a prefix of the header (including an empty file) is a
- * store whose creation was interrupted: it opens as an empty store (header rewritten). Any
+ * A file shorter than 8 bytes that is a prefix of the header (including an empty file), or
+ * one of at most 8 bytes that are all zero, is a store whose creation was interrupted: it
+ * opens as an empty store (header rewritten). Any
  * other header is refused ("not an aki data file", "unsupported format version").
  *
  * ## Writing
@@ -168,8 +171,9 @@ export class FilePersistence implements Persistence {
     let records = 0;
     try {
       const size = fs.fstatSync(fd).size;
-      if (size < HEADER_SIZE) {
-        const verdict = checkHeader(readExactly(fd, 0, size));
+      const head = size <= HEADER_SIZE ? readExactly(fd, 0, size) : null;
+      if (head !== null && (size < HEADER_SIZE || checkHeader(head) === "partial")) {
+        const verdict = checkHeader(head);
         if (verdict !== "partial") throw new Error(`${this.path}: ${verdict}`);
         if (size > 0) log(`${this.path}: torn header (${size} of ${HEADER_SIZE} bytes); starting an empty store`);
         this.writeHeader(fd);

@@ -36,13 +36,17 @@ export function headerBytes(): Buffer {
 
 /**
  * Judge the first min(8, fileLength) bytes of a file: "ok" (a full, current header),
- * "partial" (fewer than 8 bytes that are a prefix of the header, including none: a store that
- * was never initialised or whose creation was interrupted), or an error message naming the
+ * "partial" (fewer than 8 bytes that are a prefix of the header, including none, or a file of
+ * at most 8 bytes that are all zero: a store that was never initialised or whose creation was
+ * interrupted), or an error message naming the
  * offset ("not an aki data file (bad magic at offset 0)", "unsupported format version 7 at
  * offset 4 ...").
  */
-export function checkHeader(head: Uint8Array): "ok" | "partial" | string {
+export function checkHeader(head: Uint8Array, fileLength = head.length): "ok" | "partial" | string {
   const header = headerBytes();
+  // Zero bytes up to the header's size: its space was allocated but never written (a crash
+  // while the store was being created), just like a shorter prefix.
+  if (fileLength <= HEADER_SIZE && head.every((b) => b === 0)) return "partial";
   const n = Math.min(head.length, HEADER_SIZE);
   for (let i = 0; i < n && i < MAGIC.length; i++) {
     if (head[i] !== header[i]) return "not an aki data file (bad magic at offset 0)";
@@ -272,6 +276,12 @@ export function scanRecords(
     const sum = w.buf.readUInt32LE(o + 4);
     if (len > remaining - RECORD_HEADER_SIZE) {
       if (allZero(w, pos, fileLength)) return result("torn", "only zero bytes from here to the end of the file");
+      // An append cut short has nothing after it; a complete record further on means this
+      // length field itself is damaged (a torn tail would silently drop the records after it).
+      const next = findRecordAfter(fd, pos + 1, fileLength);
+      if (next >= 0) {
+        return result("damaged", `declared length ${len} reaches past the end of the file, but a complete record starts at offset ${next}`);
+      }
       return result("torn", `record of ${len} bytes cut short (${remaining - RECORD_HEADER_SIZE} bytes present)`);
     }
     const recordEnd = pos + RECORD_HEADER_SIZE + len;
@@ -287,6 +297,30 @@ export function scanRecords(
     pos = recordEnd;
   }
   return result("clean", "");
+}
+
+/** How far past a suspicious length field findRecordAfter looks for a complete record. */
+const RESYNC_BYTES = 64 << 20;
+
+/**
+ * Offset of the first complete record (its payload parses and its checksum matches) starting
+ * in [from, fileLength), looking at most RESYNC_BYTES ahead; -1 when there is none. Only runs
+ * on the failure path (a length reaching past the end of the file).
+ */
+function findRecordAfter(fd: number, from: number, fileLength: number): number {
+  const end = Math.min(fileLength, from + RESYNC_BYTES);
+  if (end - from < RECORD_HEADER_SIZE + MIN_PAYLOAD) return -1;
+  const buf = Buffer.allocUnsafe(end - from);
+  readInto(fd, buf, 0, buf.length, from);
+  for (let q = 0; q + RECORD_HEADER_SIZE + MIN_PAYLOAD <= buf.length; q++) {
+    const len = buf.readUInt32LE(q);
+    const p = q + RECORD_HEADER_SIZE;
+    if (len < MIN_PAYLOAD || p + len > buf.length) continue;
+    if (buf[p] !== KIND_JOURNAL && buf[p] !== KIND_SNAPSHOT) continue;
+    if ("error" in decodePayload(buf, p, p + len, false)) continue;
+    if (crc32(buf, p, p + len) === buf.readUInt32LE(q + 4)) return from + q;
+  }
+  return -1;
 }
 
 /** True when every byte of [from, to) is zero. */

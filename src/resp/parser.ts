@@ -30,6 +30,8 @@ export class ProtocolError {
 }
 
 const INLINE_MAX = 64 * 1024;
+/** A command of at most this many arguments gets its argv array at its final size at once. */
+const ARGV_PRESIZE = 64;
 const MBULK_MAX = 2147483647;
 const EMPTY = Buffer.alloc(0);
 const CR = 13;
@@ -43,6 +45,99 @@ const LF = 10;
 function hasNul(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] === 0) return true;
   return false;
+}
+
+/** Where the line read by {@link quickLen} ends (just past its "\r\n"). */
+let quickEnd = 0;
+
+/**
+ * The common header shape, read in one pass: after the type byte at p, canonical decimal
+ * digits (at most 9, no sign, no leading zero) and a CR with one more byte after it. Returns
+ * the value and sets quickEnd, or -1 when anything else is there (the general path, with its
+ * exact error handling, then decides).
+ */
+function quickLen(buf: Buffer, p: number): number {
+  const len = buf.length;
+  let i = p + 1;
+  if (i >= len) return -1;
+  let c = buf[i];
+  let n: number;
+  if (c === 48) {
+    n = 0;
+    i++;
+  } else if (c > 48 && c <= 57) {
+    n = c - 48;
+    i++;
+    const stop = i + 8 < len ? i + 8 : len;
+    while (i < stop && (c = buf[i]) >= 48 && c <= 57) {
+      n = n * 10 + (c - 48);
+      i++;
+    }
+  } else return -1;
+  if (i + 1 >= len || buf[i] !== CR) return -1;
+  quickEnd = i + 2;
+  return n;
+}
+
+const fromCharCode = String.fromCharCode;
+// deno-lint-ignore no-explicit-any
+const hasLatin1Slice = typeof (Buffer.prototype as any).latin1Slice === "function";
+
+/**
+ * Arguments up to this many bytes are decoded in JS (see {@link latin1}). On V8 (Node, Deno)
+ * that beats a call into the runtime's decoder for short strings; on JavaScriptCore (Bun)
+ * string concatenation makes rope strings that every later Map lookup must flatten, so the
+ * Bun transport sets 0 ({@link setShortDecode}).
+ */
+let shortDecode = 8;
+
+/** Set how long an argument may be to be decoded in JS (0: always use the runtime's decoder). */
+export function setShortDecode(n: number): void {
+  shortDecode = n;
+}
+
+/**
+ * buf[start, end) as a binary string. Short arguments (command names, small keys and values)
+ * are built in JS; longer ones use the decoder directly (latin1Slice, which
+ * toString("latin1") ends up calling).
+ */
+function latin1(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n <= shortDecode) {
+    if (n === 3) return fromCharCode(buf[start], buf[start + 1], buf[start + 2]);
+    let s = "";
+    for (let i = start; i < end; i++) s += fromCharCode(buf[i]);
+    return s;
+  }
+  // deno-lint-ignore no-explicit-any
+  return hasLatin1Slice ? (buf as any).latin1Slice(start, end) : buf.toString("latin1", start, end);
+}
+
+/**
+ * Short arguments seen recently (command names up to 32 bytes, other arguments up to 8), a
+ * direct-mapped cache by a hash of the bytes: a repeated one comes back as the same string.
+ * A repeated command name is then neither decoded nor hashed again by the command lookup
+ * (the runtime keeps a string's hash), and repeated small values (flags, counters, "1")
+ * share one string instead of a copy per key. Bounded: 2048 strings of <= 32 bytes.
+ */
+const NAME_SLOTS = 2048;
+const names: (string | undefined)[] = new Array(NAME_SLOTS).fill(undefined);
+
+function cachedString(buf: Buffer, start: number, end: number, max: number): string {
+  const n = end - start;
+  if (n > max) return latin1(buf, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
+  const slot = (h ^ (h >>> 11)) & (NAME_SLOTS - 1);
+  const cached = names[slot];
+  if (cached !== undefined && cached.length === n) {
+    let k = 0;
+    while (k < n && cached.charCodeAt(k) === buf[start + k]) k++;
+    if (k === n) return cached;
+  }
+  const s = latin1(buf, start, end);
+  names[slot] = s;
+  return s;
 }
 
 function parseLen(buf: Buffer, start: number, end: number): number {
@@ -76,6 +171,8 @@ export class RequestParser {
   // Multibulk state.
   private argc = 0; // remaining bulks in the current multibulk, 0 = between commands
   private argv: string[] = [];
+  /** Arguments of argv filled so far (argv is made at its final length for small commands). */
+  private argi = 0;
   private bulkLen = -1; // length of the bulk being read, -1 = reading its header
   // Large bulk accumulation (avoid O(n^2) concatenation and up-front allocation).
   private parts: Buffer[] = [];
@@ -141,6 +238,7 @@ export class RequestParser {
     this.pos = 0;
     this.argc = 0;
     this.argv = [];
+    this.argi = 0;
     this.bulkLen = -1;
     this.parts = [];
     this.partsLen = 0;
@@ -158,28 +256,44 @@ export class RequestParser {
           if (r === undefined) continue; // empty line
           return r;
         }
-        const nl = buf.indexOf(CR, this.pos);
-        if (nl < 0 || hasNul(buf, this.pos, nl)) {
-          if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big mbulk count string");
-          this.compact();
-          return null;
+        const q = quickLen(buf, this.pos);
+        if (q >= 0) {
+          if (q > 10 && this.unauthenticated) return new ProtocolError("Protocol error: unauthenticated multibulk length");
+          this.pos = quickEnd;
+          if (q === 0) continue;
+          this.argc = q;
+          this.argv = q <= ARGV_PRESIZE ? new Array(q) : [];
+          this.argi = 0;
+          this.bulkLen = -1;
+        } else {
+          const nl = buf.indexOf(CR, this.pos);
+          if (nl < 0 || hasNul(buf, this.pos, nl)) {
+            if (buf.length - this.pos > INLINE_MAX) return new ProtocolError("Protocol error: too big mbulk count string");
+            this.compact();
+            return null;
+          }
+          if (nl + 1 >= buf.length) {
+            this.compact(); // need the '\n' too
+            return null;
+          }
+          const n = parseLen(buf, this.pos + 1, nl);
+          if (Number.isNaN(n) || n > MBULK_MAX) return new ProtocolError("Protocol error: invalid multibulk length");
+          if (n > 10 && this.unauthenticated) return new ProtocolError("Protocol error: unauthenticated multibulk length");
+          this.pos = nl + 2;
+          if (n <= 0) continue;
+          this.argc = n;
+          this.argv = n <= ARGV_PRESIZE ? new Array(n) : [];
+          this.argi = 0;
+          this.bulkLen = -1;
         }
-        if (nl + 1 >= buf.length) {
-          this.compact(); // need the '\n' too
-          return null;
-        }
-        const n = parseLen(buf, this.pos + 1, nl);
-        if (Number.isNaN(n) || n > MBULK_MAX) return new ProtocolError("Protocol error: invalid multibulk length");
-        if (n > 10 && this.unauthenticated) return new ProtocolError("Protocol error: unauthenticated multibulk length");
-        this.pos = nl + 2;
-        if (n <= 0) continue;
-        this.argc = n;
-        this.argv = [];
-        this.bulkLen = -1;
       }
       // Read bulks.
       while (this.argc > 0) {
-        if (this.bulkLen < 0) {
+        const q = this.bulkLen < 0 && buf[this.pos] === 36 /* $ */ ? quickLen(buf, this.pos) : -1;
+        if (q >= 0 && q <= 16384) {
+          this.pos = quickEnd;
+          this.bulkLen = q;
+        } else if (this.bulkLen < 0) {
           if (this.pos >= buf.length) {
             this.compact();
             return null;
@@ -220,7 +334,8 @@ export class RequestParser {
           }
           return null;
         }
-        this.argv.push(buf.toString("latin1", this.pos, this.pos + this.bulkLen));
+        this.argv[this.argi] = cachedString(buf, this.pos, this.pos + this.bulkLen, this.argi === 0 ? 32 : 8);
+        this.argi++;
         this.argvBytes += need;
         this.pos += need;
         this.bulkLen = -1;
@@ -228,6 +343,7 @@ export class RequestParser {
       }
       const argv = this.argv;
       this.argv = [];
+      this.argi = 0;
       this.argvBytes = 0;
       if (this.pos >= buf.length) {
         this.buf = EMPTY;
@@ -244,7 +360,11 @@ export class RequestParser {
 
   /** Keep only the unconsumed tail so a long-lived buffer does not pin memory (or a borrowed one). */
   private compact(): void {
-    if (this.borrowed) {
+    if (this.pos >= this.buf.length) {
+      this.buf = EMPTY;
+      this.pos = 0;
+      this.borrowed = false;
+    } else if (this.borrowed) {
       this.buf = Buffer.from(this.buf.subarray(this.pos));
       this.pos = 0;
       this.borrowed = false;

@@ -13,6 +13,8 @@
  */
 
 export class Simple {
+  /** The RESP encoding, made on first use (the shared OK / PONG / QUEUED replies are sent over and over). */
+  wire: string | null = null;
   constructor(readonly value: string) {}
 }
 /** An error reply; `message` includes the code, e.g. "ERR syntax error" or "WRONGPASS ...". */
@@ -102,7 +104,7 @@ export function encode(r: Reply, proto: number): string {
   if (typeof r === "string") return "$" + r.length + "\r\n" + r + "\r\n";
   if (typeof r === "number") return ":" + r + "\r\n";
   if (r === null) return proto === 3 ? "_\r\n" : "$-1\r\n";
-  if (r instanceof Simple) return "+" + r.value + "\r\n";
+  if (r instanceof Simple) return r.wire ?? (r.wire = "+" + r.value + "\r\n");
   if (Array.isArray(r)) {
     let s = "*" + r.length + "\r\n";
     for (let i = 0; i < r.length; i++) s += encode(r[i], proto);

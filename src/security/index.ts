@@ -43,7 +43,7 @@ export { ThrottledError } from "./throttle.ts";
 const SECURITY_DIRECTIVES = new Set([
   "requirepass", "masterauth", "masteruser", "aclfile", "acllog-max-len", "acl-pubsub-default", "protected-mode",
   "enable-debug-command", "enable-protected-configs", "enable-module-command", "bind", "port", "unixsocket",
-  "unixsocketperm", "maxclients", "timeout", "admin-port", "admin-bind", "admin-host",
+  "unixsocketperm", "maxclients", "timeout", "admin-port", "admin-bind", "admin-host", "admin-max-inflight",
   "auth-max-failures", "auth-failure-window", "auth-max-delay", "auth-throttle-loopback",
   "auditfile", "audit-max-size", "audit-commands", "audit-max-len", "acllog-persist", "acl-revoke-sessions",
 ]);

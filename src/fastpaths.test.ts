@@ -1,0 +1,140 @@
+/**
+ * The hot-path shortcuts (issue "Performance") give the same answers as the general code:
+ * - the request parser's one-pass header reading, short-argument decoding and string cache:
+ *   the same commands, errors and buffered counts whatever the chunking;
+ * - the ACL key check's per-selector pattern index and literal / prefix tests: the same verdict
+ *   as globMatch against every pattern;
+ * - getKeys' shared results: equal to a fresh computation, and the same on every call.
+ * Pure unit checks, no server. Runs under `bun test`, `deno test` and `node --test`.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { ProtocolError, RequestParser, setShortDecode } from "./resp/parser.ts";
+import { Server } from "./server.ts";
+import { checkUser } from "./acl/check.ts";
+import { globMatch } from "./acl/glob.ts";
+import { lookup } from "./dispatch.ts";
+import { getKeys } from "./commands/keys.ts";
+import { ErrorReply } from "./resp/reply.ts";
+import type { Command } from "./commands/table.ts";
+
+/** A small seeded PRNG (the same cases on every run). */
+function prng(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return Math.floor(((s >>> 8) / 16777216) * n);
+  };
+}
+
+function parseAll(input: Buffer, cuts: number[], borrowed: boolean, unauth: boolean): string[] {
+  const p = new RequestParser();
+  p.unauthenticated = unauth;
+  const out: string[] = [];
+  let last = 0;
+  for (const cut of [...cuts, input.length]) {
+    const chunk = Buffer.from(input.subarray(last, cut));
+    last = cut;
+    p.push(chunk, borrowed);
+    for (;;) {
+      const r = p.next();
+      if (r === null) {
+        out.push(`null ${p.buffered}`);
+        break;
+      }
+      if (r instanceof ProtocolError) {
+        out.push(`error ${r.message}`);
+        return out;
+      }
+      out.push(JSON.stringify(r));
+    }
+    if (borrowed) {
+      p.detach();
+      chunk.fill(0x55); // the transport reuses its buffer: nothing kept may point into it
+    }
+  }
+  return out;
+}
+
+describe("hot-path shortcuts", () => {
+  test("parser: any chunking gives what one chunk gives, for odd headers and short arguments", () => {
+    const r = prng(1);
+    const pick = <T>(a: T[]) => a[r(a.length)];
+    const words = ["SET", "get", "xxx", "", "a", "key:000000012345", "\0", "\xe9", "12345678", "123456789", "x".repeat(40)];
+    const heads = ["0", "00", "01", "-1", "+1", "1", "3", "10", "11", "16384", "16385", "999999999", "1234567890", "abc", "1\0", ""];
+    for (const short of [8, 0]) {
+      setShortDecode(short);
+      for (let t = 0; t < 3000; t++) {
+        let s = "";
+        for (let k = 1 + r(6); k > 0; k--) {
+          const kind = r(10);
+          if (kind < 6) {
+            const n = r(5);
+            s += `*${n}\r\n`;
+            for (let i = 0; i < n; i++) {
+              const w = pick(words);
+              s += `$${w.length}\r\n${w}\r\n`;
+            }
+          } else if (kind < 9) s += pick(["*", "$"]) + pick(heads) + pick(["\r\n", "\r", "\n", ""]);
+          else s += pick(["PING\r\n", "set a b\n", "\r\n", "get 'x'\r\n"]);
+        }
+        const input = Buffer.from(s, "latin1");
+        const whole = parseAll(input, [], false, t % 3 === 0);
+        const cuts = [...new Set([r(input.length + 1), r(input.length + 1)])].sort((a, b) => a - b);
+        const bytewise = Array.from({ length: input.length }, (_, i) => i);
+        for (const c of [cuts, bytewise]) {
+          const split = parseAll(input, c, t % 2 === 0, t % 3 === 0);
+          // Same commands and errors in the same order (the null markers differ with chunking).
+          assert.deepEqual(split.filter((x) => !x.startsWith("null")), whole.filter((x) => !x.startsWith("null")), JSON.stringify(s));
+        }
+      }
+    }
+    setShortDecode(8);
+  });
+
+  test("parser: a repeated short argument decodes to the same text every time", () => {
+    const p = new RequestParser();
+    const cmd = (argv: string[]) => argv.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
+    for (const argv of [["SET", "k", "\xff\x00\x80"], ["set", "k", "v"], ["SeT", "k", "\xff\x00\x81"], ["SET", "k", "\xff\x00\x80"]]) {
+      p.push(Buffer.from(`*${argv.length}\r\n${cmd(argv)}`, "latin1"));
+      assert.deepEqual(p.next(), argv);
+    }
+  });
+
+  test("ACL key check: the pattern index agrees with globMatch on every pattern", () => {
+    const server = new Server({ logger: () => {} });
+    const r = prng(2);
+    const pick = <T>(a: T[]) => a[r(a.length)];
+    const chars = ["a", "b", "k", ":", "*", "?", "[", "]", "\\", "^", "-", "x"];
+    const word = (max: number, from: string[]) => Array.from({ length: r(max) }, () => pick(from)).join("");
+    const get = lookup(["GET", "k"]) as Command;
+    const set = lookup(["SET", "k", "v"]) as Command;
+    for (let t = 0; t < 400; t++) {
+      const patterns = Array.from({ length: 1 + r(5) }, () => [pick(["~", "%R~", "%W~", "%RW~"]), word(5, chars)] as const);
+      const rules = ["on", "nopass", "+@all", ...patterns.map(([p, pat]) => p + pat)];
+      const res = server.execute(server.internal, ["ACL", "SETUSER", "u", "reset", ...rules]);
+      if (res instanceof ErrorReply) continue;
+      const u = server.acl.users.get("u")!;
+      for (let k = 0; k < 30; k++) {
+        const key = word(6, ["a", "b", "k", ":", "x", "*", "?", "["]);
+        for (const [cmd, argv, need] of [[get, ["GET", key], "R"], [set, ["SET", key, "v"], "W"]] as const) {
+          // "~*" is allkeys (every key, the empty one too); any other pattern goes by globMatch.
+          const all = patterns.some(([p, pat]) => p === "~" && pat === "*");
+          const expect = all || patterns.some(([p, pat]) => (p === "~" || p.includes(need)) && globMatch(pat, key));
+          assert.equal(checkUser(u, cmd, [...argv]).code === 0, expect, `${rules.join(" ")} / ${argv.join(" ")}`);
+        }
+      }
+    }
+  });
+
+  test("getKeys: shared results equal a fresh computation and do not change", () => {
+    const cases = [["GET", "a"], ["SET", "a", "b"], ["SET", "a", "b", "GET"], ["MSET", "a", "1", "b", "2"], ["MGET", "a", "b", "c"], ["LMOVE", "a", "b", "LEFT", "RIGHT"], ["DEL", "a", "b"]];
+    for (const argv of cases) {
+      const cmd = lookup(argv) as Command;
+      const first = JSON.stringify(getKeys(cmd, argv));
+      for (let i = 0; i < 3; i++) assert.equal(JSON.stringify(getKeys(cmd, argv)), first);
+      assert.ok(getKeys(cmd, argv).every((k) => k.pos > 0 && k.pos < argv.length));
+    }
+  });
+});
