@@ -23,7 +23,8 @@
 // Options:
 //   --quick                few requests, one repetition, small memory load (CI: proves the script works)
 //   --runtimes bun,deno,node,native     (default all four)
-//   --tests ping,set,get,incr,lpush,rpop,sadd,hset,zadd,mset   (ping = PING_MBULK; ping_inline too)
+//   --tests ping,set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange,zrange   (ping = PING_MBULK;
+//                          ping_inline, rpush, lpop, spop, zpopmin too; lrange = LRANGE_100)
 //   --pipelines 1,16       -P values (default 1,16)
 //   --variants base,persist,acl,d1024,memory
 //   -n N                   requests per run (default 200000; --quick 5000)
@@ -56,7 +57,7 @@ const list = (name, def) => opt(name, def).split(",").map((s) => s.trim()).filte
 
 const QUICK = flag("--quick");
 const RUNTIMES = list("--runtimes", "bun,deno,node,native");
-const TESTS = list("--tests", "ping,set,get,incr,lpush,rpop,sadd,hset,zadd,mset");
+const TESTS = list("--tests", "ping,set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange,zrange");
 const PIPELINES = list("--pipelines", "1,16").map(Number);
 const VARIANTS = list("--variants", "base,persist,acl,d1024,memory");
 const N = Number(opt("-n", QUICK ? "5000" : "200000"));
@@ -87,6 +88,20 @@ const TEST_LABEL = {
   zadd: "ZADD",
   zpopmin: "ZPOPMIN",
   mset: "MSET (10 keys)",
+  lrange: "LRANGE_100 (first 100 elements)",
+  zrange: "ZRANGE bench:z 0 99",
+};
+/**
+ * Tests that are not one redis-benchmark -t name: the arguments to run, and a fill step run
+ * before the measured part (its CPU is not counted). lrange_100 fills its list itself
+ * (redis-benchmark's "LPUSH (needed to benchmark LRANGE)", counted in the CPU figure).
+ */
+const CUSTOM = {
+  lrange: { args: ["-t", "lrange_100"] },
+  zrange: {
+    args: ["ZRANGE", "bench:z", "0", "99"],
+    fill: ["-n", "2000", "-r", "1000000", "-c", "1", "ZADD", "bench:z", "__rand_int__", "m:__rand_int__"],
+  },
 };
 for (const t of TESTS) if (!TEST_LABEL[t]) die(`unknown test '${t}'`);
 
@@ -232,8 +247,11 @@ function cpuOf(pid) {
 
 /** One redis-benchmark run against srv: { rps, cpu: { total, user, sys } | null, n }. */
 function runBench(srv, test, P, extra = []) {
+  const custom = CUSTOM[test];
+  if (custom?.fill) spawnSync("redis-benchmark", ["-p", String(srv.port), "-q", ...extra, ...custom.fill], { encoding: "utf8" });
   const before = cpuOf(srv.pid);
-  const args = [...clientPin, "redis-benchmark", "-p", String(srv.port), "-q", "-n", String(N), "-c", String(CLIENTS), "-P", String(P), "-t", test, ...extra];
+  const what = custom ? custom.args : ["-t", test];
+  const args = [...clientPin, "redis-benchmark", "-p", String(srv.port), "-q", "-n", String(N), "-c", String(CLIENTS), "-P", String(P), ...extra, ...what];
   const r = spawnSync(args[0], args.slice(1), { encoding: "utf8", maxBuffer: 64 << 20 });
   const after = cpuOf(srv.pid);
   const label = TEST_LABEL[test];

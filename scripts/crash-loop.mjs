@@ -7,13 +7,11 @@
 // Usage: node scripts/crash-loop.mjs [bun|deno|node] [--cycles N | -n N (default 200)] [--policy always]
 //        [--keep] (keep the work directory); the node runtime runs dist/aki.mjs (`npm run build`).
 import { spawn } from "node:child_process";
-import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { akiCommand, Conn, freePort, sleep } from "./lib.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const runtime = args.find((a) => ["bun", "deno", "node"].includes(a)) ?? "bun";
 const cyclesFlag = ["--cycles", "-n"].find((f) => args.includes(f));
@@ -27,22 +25,6 @@ const CLIENTS = 8;
 const work = fs.mkdtempSync(join(os.tmpdir(), "aki-crash-loop-"));
 const file = join(work, "crash.aki");
 
-function akiCommand() {
-  const bin = join(root, "node_modules", ".bin");
-  if (runtime === "bun") return [join(bin, "bun"), join(root, "src/main.ts")];
-  if (runtime === "deno") return [join(bin, "deno"), "run", "-A", "--quiet", join(root, "src/main.ts")];
-  return [process.execPath, join(root, "dist/aki.mjs")];
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((res) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => res(p));
-    });
-  });
-
 function fail(msg) {
   console.error(`crash-loop: FAILED: ${msg}\n(data file kept in ${work})`);
   process.exit(1);
@@ -50,7 +32,7 @@ function fail(msg) {
 
 async function startAki() {
   const port = await freePort();
-  const [cmd, ...pre] = akiCommand();
+  const [cmd, ...pre] = akiCommand(runtime);
   const child = spawn(cmd, [...pre, "server", "--port", String(port), "--dbfile", file, "--appendfsync", policy], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -75,80 +57,8 @@ async function startAki() {
   return { port, child, exited, output: () => out };
 }
 
-/** A minimal RESP client: call(argv) -> the raw reply text; rejects when the connection dies. */
-class Conn {
-  static open(port) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(new Conn(s)));
-      s.once("error", reject);
-    });
-  }
-  constructor(sock) {
-    this.sock = sock;
-    this.buf = Buffer.alloc(0);
-    this.waiters = [];
-    this.dead = false;
-    sock.on("data", (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.pump();
-    });
-    sock.on("close", () => {
-      this.dead = true;
-      this.pump();
-    });
-    sock.on("error", () => {});
-  }
-  pump() {
-    while (this.waiters.length) {
-      const n = replyLength(this.buf, 0);
-      if (n < 0) {
-        if (this.dead) for (const w of this.waiters.splice(0)) w.reject(new Error("connection closed"));
-        return;
-      }
-      const text = this.buf.toString("latin1", 0, n);
-      this.buf = this.buf.subarray(n);
-      this.waiters.shift().resolve(text);
-    }
-  }
-  send(...cmds) {
-    if (this.dead) return cmds.map(() => Promise.reject(new Error("connection closed")));
-    let text = "";
-    for (const argv of cmds) {
-      text += `*${argv.length}\r\n`;
-      for (const a of argv) text += `$${Buffer.byteLength(a, "latin1")}\r\n${a}\r\n`;
-    }
-    const ps = cmds.map(() => new Promise((resolve, reject) => this.waiters.push({ resolve, reject })));
-    this.sock.write(Buffer.from(text, "latin1"));
-    return ps;
-  }
-  call(...argv) {
-    return this.send(argv)[0];
-  }
-  close() {
-    this.sock.destroy();
-  }
-}
-
-function replyLength(buf, start) {
-  if (start >= buf.length) return -1;
-  const nl = buf.indexOf("\r\n", start);
-  if (nl < 0) return -1;
-  const type = String.fromCharCode(buf[start]);
-  const n = Number(buf.toString("latin1", start + 1, nl));
-  const after = nl + 2;
-  if ("+-:_,#(".includes(type)) return after - start;
-  if (type === "$") return n < 0 ? after - start : buf.length < after + n + 2 ? -1 : after + n + 2 - start;
-  if (type === "*") {
-    let pos = after;
-    for (let i = 0; i < n; i++) {
-      const l = replyLength(buf, pos);
-      if (l < 0) return -1;
-      pos += l;
-    }
-    return pos - start;
-  }
-  throw new Error(`unexpected reply type ${type}`);
-}
+/** A RESP connection without a reply time limit (call/pipeline throw once it is closed). */
+const connect = (port) => Conn.open(port, Infinity);
 
 const acked = new Map();
 const counters = new Array(CLIENTS).fill(0);
@@ -172,22 +82,22 @@ function inFile(value) {
 const intOf = (r) => (r === "$-1\r\n" ? 0 : Number(r.split("\r\n")[1]));
 
 async function verify(port, what) {
-  const c = await Conn.open(port);
+  const c = await connect(port);
   const keys = [...acked.keys()];
   for (let i = 0; i < keys.length; i += 1000) {
     const chunk = keys.slice(i, i + 1000);
-    const r = await c.call("MGET", ...chunk);
+    const r = await c.call(["MGET", ...chunk]);
     const vals = [...r.matchAll(/\$(-1|\d+)\r\n(?:([^\r]*)\r\n)?/g)].map((m) => (m[1] === "-1" ? null : m[2]));
     chunk.forEach((k, j) => {
       if (vals[j] !== acked.get(k)) fail(`${what}: acknowledged SET ${k}=${acked.get(k)} found ${vals[j]}`);
     });
   }
   for (let i = 0; i < CLIENTS; i++) {
-    const cnt = intOf(await c.call("GET", `cnt${i}`));
+    const cnt = intOf(await c.call(["GET", `cnt${i}`]));
     if (cnt < counters[i]) fail(`${what}: INCR cnt${i} acknowledged ${counters[i]}, found ${cnt}`);
     counters[i] = cnt;
-    const a = intOf(await c.call("GET", `ta${i}`));
-    const b = intOf(await c.call("GET", `tb${i}`));
+    const a = intOf(await c.call(["GET", `ta${i}`]));
+    const b = intOf(await c.call(["GET", `tb${i}`]));
     if (a !== b) fail(`${what}: MULTI/EXEC of client ${i} applied partially (${a} vs ${b})`);
     if (a < txs[i]) fail(`${what}: EXEC of client ${i} acknowledged ${txs[i]}, found ${a}`);
     txs[i] = a;
@@ -198,7 +108,7 @@ async function verify(port, what) {
 async function writer(port, i, cycle) {
   let c;
   try {
-    c = await Conn.open(port);
+    c = await connect(port);
   } catch {
     return;
   }
@@ -208,7 +118,7 @@ async function writer(port, i, cycle) {
       if (op === 0) {
         const key = `k${i}:${cycle}:${n}`;
         const value = `v${i}.${cycle}.${n}.${Math.random().toString(36).slice(2, 8)}`;
-        const r = await c.call("SET", key, value);
+        const r = await c.call(["SET", key, value]);
         if (r !== "+OK\r\n") fail(`SET ${key}: ${JSON.stringify(r)}`);
         acked.set(key, value);
         totalAcks++;
@@ -217,12 +127,11 @@ async function writer(port, i, cycle) {
           if (!inFile(value)) fail(`SET ${key} was acknowledged before its record was in the file`);
         }
       } else if (op === 1) {
-        const r = await c.call("INCR", `cnt${i}`);
+        const r = await c.call(["INCR", `cnt${i}`]);
         counters[i] = Math.max(counters[i], Number(r.slice(1, -2)));
         totalAcks++;
       } else {
-        const ps = c.send(["MULTI"], ["INCR", `ta${i}`], ["INCR", `tb${i}`], ["EXEC"]);
-        const r = (await Promise.all(ps))[3];
+        const r = (await c.pipeline([["MULTI"], ["INCR", `ta${i}`], ["INCR", `tb${i}`], ["EXEC"]]))[3];
         const m = /^\*2\r\n:(\d+)\r\n:(\d+)\r\n$/.exec(r);
         if (!m) fail(`EXEC reply ${JSON.stringify(r)}`);
         txs[i] = Math.max(txs[i], Number(m[1]));

@@ -22,105 +22,39 @@
 // run fails when the median RSS of the last quarter is both more than 1.5x the first quarter's
 // and more than 100 MB above it. Prints one summary line; exit 1 on failure.
 import net from "node:net";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
+import { Conn, enc, median, parseOptions, prng, rssOf, startAki, usageFor } from "./lib.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const usage = usageFor("fuzz", "usage: node scripts/fuzz.mjs [--seconds N] [--seed S] [--runtime bun|deno|node] [--cases N] [--concurrency N]\n" +
+  "                          [--port P [--pid PID] [--user U] [--password P]] [--verbose]");
 
 function parseArgs(argv) {
-  const o = { seconds: 60, seed: 1, runtime: "bun", port: 0, pid: 0, user: "", password: "", cases: 0, concurrency: 32, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    if (a === "--seconds") o.seconds = Number(v());
-    else if (a === "--seed") o.seed = Number(v());
-    else if (a === "--runtime") o.runtime = v();
-    else if (a === "--port") o.port = Number(v());
-    else if (a === "--pid") o.pid = Number(v());
-    else if (a === "--user") o.user = v();
-    else if (a === "--password") o.password = v();
-    else if (a === "--cases") o.cases = Number(v());
-    else if (a === "--concurrency") o.concurrency = Number(v());
-    else if (a === "--verbose") o.verbose = true;
-    else if (a === "--help" || a === "-h") usage();
-    else usage(`unknown option ${a}`);
-  }
-  if (!["bun", "deno", "node"].includes(o.runtime)) usage(`unknown runtime ${o.runtime}`);
+  const o = parseOptions(argv, { seconds: 60, seed: 1, runtime: "bun", port: 0, pid: 0, user: "", password: "", cases: 0, concurrency: 32, verbose: false }, {
+    "--seconds": (o, v) => (o.seconds = Number(v)),
+    "--seed": (o, v) => (o.seed = Number(v)),
+    "--runtime": (o, v) => (o.runtime = v),
+    "--port": (o, v) => (o.port = Number(v)),
+    "--pid": (o, v) => (o.pid = Number(v)),
+    "--user": (o, v) => (o.user = v),
+    "--password": (o, v) => (o.password = v),
+    "--cases": (o, v) => (o.cases = Number(v)),
+    "--concurrency": (o, v) => (o.concurrency = Number(v)),
+    "--verbose": (o) => (o.verbose = true),
+  }, usage);
   if (!Number.isFinite(o.seed) || !Number.isFinite(o.seconds)) usage("bad number");
   return o;
-}
-
-function usage(msg) {
-  if (msg) console.error(`fuzz: ${msg}`);
-  console.error("usage: node scripts/fuzz.mjs [--seconds N] [--seed S] [--runtime bun|deno|node] [--cases N] [--concurrency N]\n" +
-    "                          [--port P [--pid PID] [--user U] [--password P]] [--verbose]");
-  process.exit(2);
 }
 
 const opts = parseArgs(process.argv.slice(2));
 
 // ---- PRNG ------------------------------------------------------------------------------------
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = mulberry32(opts.seed);
+const rnd = prng(opts.seed);
 const int = (n) => Math.floor(rnd() * n);
 const pick = (arr) => arr[int(arr.length)];
 const chance = (p) => rnd() < p;
 
 // ---- RESP helpers ----------------------------------------------------------------------------
-
-const enc = (argv) => {
-  const parts = [Buffer.from(`*${argv.length}\r\n`)];
-  for (const a of argv) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(a, "latin1");
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from("\r\n"));
-  }
-  return Buffer.concat(parts);
-};
-
-/** Length of one complete RESP value at buf[pos], -1 if incomplete, -2 if not RESP. */
-function replyLen(buf, pos) {
-  if (pos >= buf.length) return -1;
-  const nl = buf.indexOf("\r\n", pos);
-  if (nl < 0) return -1;
-  const t = String.fromCharCode(buf[pos]);
-  const n = Number(buf.toString("latin1", pos + 1, nl));
-  let p = nl + 2;
-  switch (t) {
-    case "+": case "-": case ":": case ",": case "#": case "_": case "(":
-      return p - pos;
-    case "$": case "=": case "!":
-      if (n < 0) return p - pos;
-      return buf.length >= p + n + 2 ? p + n + 2 - pos : -1;
-    case "*": case "~": case ">": case "%": case "|": {
-      if (n < 0) return p - pos;
-      const count = t === "%" || t === "|" ? n * 2 : n;
-      for (let i = 0; i < count; i++) {
-        const l = replyLen(buf, p);
-        if (l < 0) return l;
-        p += l;
-      }
-      return p - pos;
-    }
-    default:
-      return -2;
-  }
-}
 
 function parseValue(buf, pos) {
   const nl = buf.indexOf("\r\n", pos);
@@ -156,81 +90,10 @@ function parseValue(buf, pos) {
   return [head, p];
 }
 
-/** A connection that reads whole replies. */
-class Conn {
-  constructor(sock) {
-    this.sock = sock;
-    this.buf = Buffer.alloc(0);
-    this.waiters = [];
-    this.closed = false;
-    sock.on("data", (d) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      this.wake();
-    });
-    sock.on("close", () => {
-      this.closed = true;
-      this.wake();
-    });
-    sock.on("error", () => {});
-  }
-  static open(port) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(new Conn(s)));
-      s.once("error", reject);
-    });
-  }
-  wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-  async read(ms) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const l = replyLen(this.buf, 0);
-      if (l >= 0) {
-        const out = this.buf.subarray(0, l);
-        this.buf = this.buf.subarray(l);
-        return out;
-      }
-      if (this.closed) throw new Error("connection closed");
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${ms} ms`);
-      await new Promise((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-  async call(argv, ms = 5000) {
-    this.sock.write(enc(argv));
-    return (await this.read(ms)).toString("latin1");
-  }
-  close() {
-    this.sock.destroy();
-  }
-}
-
 // ---- the server --------------------------------------------------------------------------------
 
-let child = null;
-let childExit = null;
-let tmp = null;
-let serverLog = "";
-
-async function freePort() {
-  return await new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+/** The server this run started (null with --port). */
+let server = null;
 
 const FIXTURE = [
   "user default on >defpw ~* &* +@all",
@@ -239,65 +102,13 @@ const FIXTURE = [
   "user ro on >ropw ~* +@read",
 ];
 
-async function startAki() {
-  const bin = (n) => join(root, "node_modules", ".bin", n);
-  let cmd;
-  if (opts.runtime === "bun") cmd = [bin("bun"), join(root, "src/main.ts")];
-  else if (opts.runtime === "deno") cmd = [bin("deno"), "run", "-A", "--quiet", join(root, "src/main.ts")];
-  else {
-    if (!existsSync(join(root, "dist/aki.mjs"))) {
-      const b = spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
-      if (b.status !== 0) throw new Error("npm run build failed");
-    }
-    cmd = [process.execPath, join(root, "dist/aki.mjs")];
-  }
-  tmp = mkdtempSync(join(tmpdir(), "aki-fuzz-"));
-  const acl = join(tmp, "users.acl");
-  writeFileSync(acl, FIXTURE.join("\n") + "\n");
-  const port = await freePort();
-  const [exe, ...pre] = cmd;
-  child = spawn(exe, [...pre, "server", "--port", String(port), "--dbfile", ":memory:", "--aclfile", acl, "--loglevel", "warning"], {
-    cwd: tmp,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  childExit = new Promise((resolve) => child.once("exit", (code, sig) => resolve(sig ?? code)));
-  const onData = (d) => {
-    serverLog += d.toString();
-    if (serverLog.length > 1 << 20) serverLog = serverLog.slice(-(1 << 19));
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  // Readiness: the port accepts connections.
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`aki exited at startup:\n${serverLog}`);
-    try {
-      const c = await Conn.open(port);
-      c.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`aki did not start in 30 s:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  opts.port = port;
-  opts.pid = child.pid;
-  opts.user = "";
-  opts.password = "defpw";
-}
-
 function rssBytes() {
   if (!opts.pid) return NaN;
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${opts.pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
+  return rssOf(opts.pid);
 }
 
 function alive() {
-  if (child) return child.exitCode === null && child.signalCode === null;
+  if (server) return server.alive();
   if (!opts.pid) return true;
   return existsSync(`/proc/${opts.pid}`);
 }
@@ -516,18 +327,18 @@ function runCase(data) {
 
 // ---- main --------------------------------------------------------------------------------------
 
-function median(xs) {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 const mb = (b) => (Number.isNaN(b) ? "n/a" : (b / 1048576).toFixed(1) + "MB");
 
 async function main() {
-  if (!opts.port) await startAki();
+  if (!opts.port) {
+    server = await startAki({ runtime: opts.runtime, tmpPrefix: "aki-fuzz-", aclLines: FIXTURE });
+    opts.port = server.port;
+    opts.pid = server.pid;
+    opts.user = "";
+    opts.password = "defpw";
+  }
   let failure = null;
-  const control = await Conn.open(opts.port);
+  const control = await Conn.open(opts.port, 5000);
   const authArgs = opts.user ? ["AUTH", opts.user, opts.password] : opts.password ? ["AUTH", opts.password] : null;
   if (authArgs) {
     const r = await control.call(authArgs);
@@ -623,7 +434,7 @@ async function main() {
   }
   control.close();
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
-  const runtime = child ? opts.runtime : "external";
+  const runtime = server ? opts.runtime : "external";
   console.log(
     `fuzz: seed=${opts.seed} runtime=${runtime} seconds=${seconds} cases=${stats.cases} connections=${stats.connections} ` +
       `errors=${stats.errors} protocol-errors=${stats.protocolErrors} closed-by-server=${stats.closedByServer} ` +
@@ -631,7 +442,7 @@ async function main() {
       `verdict: ${failure ? "FAIL (" + failure + ")" : "ok"}`,
   );
   if (opts.verbose) console.log(`rss samples (MB): ${valid.map((x) => Math.round(x / 1048576)).join(" ")}`);
-  if (failure && child && opts.verbose) console.log(serverLog.slice(-4000));
+  if (failure && server && opts.verbose) console.log(server.log().slice(-4000));
   return failure ? 1 : 0;
 }
 
@@ -642,12 +453,6 @@ try {
   console.log(`fuzz: error: ${e.message}\nverdict: FAIL`);
   code = 1;
 } finally {
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await childExit;
-    clearTimeout(t);
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (server) await server.stop();
 }
 process.exit(code);

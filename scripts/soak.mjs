@@ -24,249 +24,38 @@
 // max(--rss-allow MB (default 16), 10%) above the median of the first third), descriptors must stay flat (+10 at
 // most), no reply may be other than expected, the control PING must answer within 5 s, and
 // the server must stay up. The RSS curve is printed at the end.
-import net from "node:net";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { Conn, fdsOf, median, parseOptions, prng, rssOf, startAki, usageFor } from "./lib.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const usage = usageFor("soak", "usage: node scripts/soak.mjs [--minutes N | --seconds N] [--runtime bun|deno|node] [--clients N] [--sample S] [--warmup S]\n" +
+  "       node scripts/soak.mjs --port P [--pid PID] --user U --password P ...");
 
 function parseArgs(argv) {
-  const o = { seconds: 600, runtime: "bun", port: 0, pid: 0, user: "", password: "", clients: 50, sample: 10, warmup: -1, seed: 1, aclLoad: true, rssAllow: 16 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => {
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    if (a === "--minutes") o.seconds = Number(v()) * 60;
-    else if (a === "--seconds") o.seconds = Number(v());
-    else if (a === "--runtime") o.runtime = v();
-    else if (a === "--port") o.port = Number(v());
-    else if (a === "--pid") o.pid = Number(v());
-    else if (a === "--user") o.user = v();
-    else if (a === "--password") o.password = v();
-    else if (a === "--clients") o.clients = Number(v());
-    else if (a === "--sample") o.sample = Number(v());
-    else if (a === "--warmup") o.warmup = Number(v());
-    else if (a === "--seed") o.seed = Number(v());
-    else if (a === "--no-acl-load") o.aclLoad = false;
-    else if (a === "--rss-allow") o.rssAllow = Number(v());
-    else if (a === "--help" || a === "-h") usage();
-    else usage(`unknown option ${a}`);
-  }
-  if (!["bun", "deno", "node"].includes(o.runtime)) usage(`unknown runtime ${o.runtime}`);
+  const o = parseOptions(argv, { seconds: 600, runtime: "bun", port: 0, pid: 0, user: "", password: "", clients: 50, sample: 10, warmup: -1, seed: 1, aclLoad: true, rssAllow: 16 }, {
+    "--minutes": (o, v) => (o.seconds = Number(v) * 60),
+    "--seconds": (o, v) => (o.seconds = Number(v)),
+    "--runtime": (o, v) => (o.runtime = v),
+    "--port": (o, v) => (o.port = Number(v)),
+    "--pid": (o, v) => (o.pid = Number(v)),
+    "--user": (o, v) => (o.user = v),
+    "--password": (o, v) => (o.password = v),
+    "--clients": (o, v) => (o.clients = Number(v)),
+    "--sample": (o, v) => (o.sample = Number(v)),
+    "--warmup": (o, v) => (o.warmup = Number(v)),
+    "--seed": (o, v) => (o.seed = Number(v)),
+    "--no-acl-load": (o) => (o.aclLoad = false),
+    "--rss-allow": (o, v) => (o.rssAllow = Number(v)),
+  }, usage);
   for (const k of ["seconds", "clients", "sample"]) if (!(o[k] > 0)) usage(`--${k} must be positive`);
   if (o.warmup < 0) o.warmup = Math.max(o.sample, Math.round(o.seconds / 5));
   return o;
 }
 
-function usage(msg) {
-  if (msg) console.error(`soak: ${msg}`);
-  console.error("usage: node scripts/soak.mjs [--minutes N | --seconds N] [--runtime bun|deno|node] [--clients N] [--sample S] [--warmup S]\n" +
-    "       node scripts/soak.mjs --port P [--pid PID] --user U --password P ...");
-  process.exit(2);
-}
-
 const opts = parseArgs(process.argv.slice(2));
 
-// ---- RESP ---------------------------------------------------------------------------------------
-
-function enc(argv) {
-  const parts = [Buffer.from(`*${argv.length}\r\n`)];
-  for (const a of argv) {
-    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from("\r\n"));
-  }
-  return Buffer.concat(parts);
-}
-
-/** Length of the complete reply at buf[start], or -1. */
-function replyLen(buf, start) {
-  if (start >= buf.length) return -1;
-  const nl = buf.indexOf("\r\n", start);
-  if (nl < 0) return -1;
-  const t = buf[start];
-  const n = Number(buf.toString("latin1", start + 1, nl));
-  let pos = nl + 2;
-  if (t === 0x24) return n < 0 ? pos - start : buf.length < pos + n + 2 ? -1 : pos + n + 2 - start;
-  if (t === 0x2a || t === 0x3e) {
-    for (let i = 0; i < n; i++) {
-      const l = replyLen(buf, pos);
-      if (l < 0) return -1;
-      pos += l;
-    }
-    return pos - start;
-  }
-  return pos - start;
-}
-
-class Conn {
-  constructor(sock) {
-    this.sock = sock;
-    this.buf = Buffer.alloc(0);
-    this.waiters = [];
-    this.closed = false;
-    this.onPush = null;
-    sock.on("data", (d) => {
-      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-      if (this.onPush) {
-        for (;;) {
-          const l = replyLen(this.buf, 0);
-          if (l < 0) break;
-          this.onPush(this.buf.toString("latin1", 0, l));
-          this.buf = this.buf.subarray(l);
-        }
-      }
-      this.wake();
-    });
-    sock.on("close", () => {
-      this.closed = true;
-      this.wake();
-    });
-    sock.on("error", () => {});
-  }
-  static open(port) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(new Conn(s)));
-      s.once("error", reject);
-    });
-  }
-  wake() {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-  async read(ms = 10000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const l = replyLen(this.buf, 0);
-      if (l >= 0) {
-        const out = this.buf.toString("latin1", 0, l);
-        this.buf = this.buf.subarray(l);
-        return out;
-      }
-      if (this.closed) throw new Error("connection closed");
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${ms} ms`);
-      await new Promise((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-  /** Send several commands at once, read their replies. */
-  async pipeline(cmds, ms) {
-    this.sock.write(Buffer.concat(cmds.map(enc)));
-    const out = [];
-    for (let i = 0; i < cmds.length; i++) out.push(await this.read(ms));
-    return out;
-  }
-  async call(argv, ms) {
-    return (await this.pipeline([argv], ms))[0];
-  }
-  close() {
-    this.sock.destroy();
-  }
-}
-
-// ---- the server ---------------------------------------------------------------------------------
-
-let child = null;
-let childExit = null;
-let tmp = null;
-let serverLog = "";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startAki() {
-  const bin = (n) => join(root, "node_modules", ".bin", n);
-  let cmd;
-  if (opts.runtime === "bun") cmd = [bin("bun"), join(root, "src/main.ts")];
-  else if (opts.runtime === "deno") cmd = [bin("deno"), "run", "-A", "--quiet", join(root, "src/main.ts")];
-  else {
-    if (!existsSync(join(root, "dist/aki.mjs"))) {
-      const b = spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
-      if (b.status !== 0) throw new Error("npm run build failed");
-    }
-    cmd = [process.execPath, join(root, "dist/aki.mjs")];
-  }
-  tmp = mkdtempSync(join(tmpdir(), "aki-soak-"));
-  const acl = join(tmp, "users.acl");
-  writeFileSync(acl, "user default on >defpw ~* &* +@all\nuser admin on >adminpw ~* &* +@all\n");
-  const port = await freePort();
-  const [exe, ...pre] = cmd;
-  child = spawn(exe, [...pre, "server", "--port", String(port), "--dbfile", ":memory:", "--aclfile", acl, "--loglevel", "warning", "--auth-max-failures", "0"], {
-    cwd: tmp,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  childExit = new Promise((resolve) => child.once("exit", (code, sig) => resolve(sig ?? code)));
-  const onData = (d) => {
-    serverLog += d.toString();
-    if (serverLog.length > 1 << 20) serverLog = serverLog.slice(-(1 << 19));
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`aki exited at startup:\n${serverLog}`);
-    try {
-      (await Conn.open(port)).close();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`aki did not start in 30 s:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  opts.port = port;
-  opts.pid = child.pid;
-  opts.user = "admin";
-  opts.password = "adminpw";
-}
-
-function rssOf(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-function fdsOf(pid) {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return NaN;
-  }
-}
+/** The server this run started (null with --port). */
+let server = null;
 
 // ---- load ---------------------------------------------------------------------------------------
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const USERS = {
   rw: ["soak-rw", "soakrwpw", "on", ">soakrwpw", "~soak:*", "&soak:*", "+@read", "+@write", "+@pubsub", "+@connection", "-@dangerous"],
@@ -380,13 +169,20 @@ async function subscriber() {
 // ---- main ---------------------------------------------------------------------------------------
 
 const mb = (n) => (n / 1048576).toFixed(1);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
 
 async function main() {
-  if (!opts.port) await startAki();
+  if (!opts.port) {
+    server = await startAki({
+      runtime: opts.runtime,
+      tmpPrefix: "aki-soak-",
+      aclLines: ["user default on >defpw ~* &* +@all", "user admin on >adminpw ~* &* +@all"],
+      extraArgs: ["--auth-max-failures", "0"],
+    });
+    opts.port = server.port;
+    opts.pid = server.pid;
+    opts.user = "admin";
+    opts.password = "adminpw";
+  }
   let admin = await Conn.open(opts.port);
   const a = await admin.call(opts.user ? ["AUTH", opts.user, opts.password] : ["AUTH", opts.password]);
   if (a !== "+OK\r\n") throw new Error(`admin AUTH: ${a.trim()}`);
@@ -420,7 +216,7 @@ async function main() {
       maxPing = Math.max(maxPing, performance.now() - p0);
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (dead || (child && child.exitCode !== null)) {
+    if (dead || (server && server.child.exitCode !== null)) {
       dead = true;
       break;
     }
@@ -499,11 +295,6 @@ try {
   console.error(`soak: ${e.stack ?? e}`);
   code = 1;
 } finally {
-  if (child) {
-    child.kill("SIGTERM");
-    await Promise.race([childExit, new Promise((r) => setTimeout(r, 5000))]);
-    if (child.exitCode === null) child.kill("SIGKILL");
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (server) await server.stop();
 }
 process.exit(code);

@@ -5,45 +5,23 @@
  * group commit and reply order, kill -9 at random moments, torn tails, damage, `aki check`,
  * and disk errors (ENOSPC on a small tmpfs, EFBIG under `ulimit -f`).
  */
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Buffer } from "node:buffer";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { akiCommand, bulk, freePort, int, NIL, OK, RawClient, resp } from "./harness.ts";
+import { spawnSync } from "node:child_process";
+import { bulk, int, NIL, OK, RawClient, resp, startServer, type AkiServer } from "./harness.ts";
+import { akiCheck, pipeline, readRecords, tempRoot } from "./hardening-helpers.ts";
 import { checkFile } from "../src/persist/check.ts";
-import { HEADER_SIZE, scanRecords } from "../src/persist/format.ts";
-import type { JournalRecord } from "../src/persist/types.ts";
 import { Server } from "../src/server.ts";
 import { openSnapshot } from "../src/store/snapshot.ts";
 import { List } from "../src/store/list.ts";
 
-const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), "aki-durability-"));
-after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
-
-let dirSeq = 0;
-function tempDir(): string {
-  const d = path.join(ROOT, `d${dirSeq++}`);
-  fs.mkdirSync(d);
-  return d;
-}
+const { root: ROOT, tempDir } = tempRoot("aki-durability-");
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface Aki {
-  port: number;
-  child: ChildProcess;
-  output(): string;
-  /** Resolves with the exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
-  /** SIGTERM (graceful) and wait. */
-  stop(): Promise<void>;
-  /** SIGKILL and wait. */
-  kill(): Promise<void>;
 }
 
 interface SpawnOpts {
@@ -55,74 +33,16 @@ interface SpawnOpts {
 }
 
 /** Start `aki server ARGS --port P` (no implicit --dbfile) and wait until it listens. */
-async function spawnAki(args: string[], opts: SpawnOpts = {}): Promise<Aki> {
-  const port = await freePort();
-  let cmd = [...akiCommand(), "server", ...args, "--port", String(port)];
-  if (opts.ulimitBlocks !== undefined) cmd = ["bash", "-c", `ulimit -f ${opts.ulimitBlocks}; exec "$@"`, "bash", ...cmd];
-  const child = spawn(cmd[0], cmd.slice(1), { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`aki did not start in 30s; output:\n${out}`)), 30000);
-    const onData = (d: Buffer) => {
-      out += d.toString("latin1");
-      if (!opts.expectExit && out.includes("listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    exited.then((code) => {
-      clearTimeout(timer);
-      if (opts.expectExit) resolve();
-      else reject(new Error(`aki exited with ${code} before listening; output:\n${out}`));
-    });
+function spawnAki(args: string[], opts: SpawnOpts = {}): Promise<AkiServer> {
+  return startServer(args, {
+    cwd: opts.cwd ?? ROOT,
+    expectExit: opts.expectExit,
+    wrap: opts.ulimitBlocks === undefined ? undefined : ["bash", "-c", `ulimit -f ${opts.ulimitBlocks}; exec "$@"`, "bash"],
+    noMemoryDb: true,
+    startTimeoutMs: 30000,
+    killAfterMs: 8000,
+    outputEncoding: "latin1",
   });
-  const done = async (sig: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(sig);
-    const t = setTimeout(() => child.kill("SIGKILL"), 8000);
-    await exited;
-    clearTimeout(t);
-  };
-  return { port, child, output: () => out, exited, stop: () => done("SIGTERM"), kill: () => done("SIGKILL") };
-}
-
-/** `aki check FILE [--fix]`: exit code and output. */
-function akiCheck(file: string, fix = false): { code: number | null; out: string } {
-  const [cmd, ...pre] = akiCommand();
-  const r = spawnSync(cmd, [...pre, "check", file, ...(fix ? ["--fix"] : [])], { encoding: "latin1" });
-  return { code: r.status, out: (r.stdout ?? "") + (r.stderr ?? "") };
-}
-
-/** Every record of a data file, with its start offset and length. */
-function readRecords(file: string): { rec: JournalRecord; offset: number; length: number }[] {
-  const fd = fs.openSync(file, "r");
-  try {
-    const size = fs.fstatSync(fd).size;
-    const out: { rec: JournalRecord; offset: number; length: number }[] = [];
-    let pos = HEADER_SIZE;
-    const res = scanRecords(fd, size, HEADER_SIZE, (rec) => {
-      const head = Buffer.alloc(4);
-      fs.readSync(fd, head, 0, 4, pos);
-      const length = 8 + head.readUInt32LE(0);
-      out.push({ rec, offset: pos, length });
-      pos += length;
-    });
-    assert.equal(res.state, "clean", `${file}: ${res.reason}`);
-    return out;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Send many commands at once and read all the replies. */
-async function pipeline(c: RawClient, cmds: string[][]): Promise<string[]> {
-  c.write(Buffer.concat(cmds.map((a) => resp(...a))));
-  const out: string[] = [];
-  for (let i = 0; i < cmds.length; i++) out.push(await c.read(20000));
-  return out;
 }
 
 function infoField(info: string, name: string): string {
@@ -782,7 +702,7 @@ describe("durable store: disk errors", () => {
       t.skip(`cannot mount a tmpfs here (${(m.stderr || m.error?.message || "").trim()}): ENOSPC test skipped`);
       return;
     }
-    let s: Aki | null = null;
+    let s: AkiServer | null = null;
     try {
       const file = path.join(mnt, "data.aki");
       const filler = path.join(mnt, "filler");

@@ -5,33 +5,23 @@
  * that are never sent (no memory follows them), fragmentation at any byte, long pipelines with
  * errors, binary safety and maxclients. A16 runs the seeded fuzzer (scripts/fuzz.mjs) briefly.
  */
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import net from "node:net";
-import { startServer, RawClient, resp, replyLength, bulk, err, int, OK, ROOT, type AkiServer } from "./harness.ts";
-import { aclFixture, authed, exchange, infoField, pingMs, prng, rawSocket, rss, sleep, AUTH } from "./hardening-helpers.ts";
+import { RawClient, resp, replyLength, bulk, err, int, OK, ROOT, type AkiServer } from "./harness.ts";
+import { authed, exchange, fixtureServer, infoField, pingMs, prng, rawSocket, rss, sleep, AUTH } from "./hardening-helpers.ts";
 
 const PROTO = (m: string) => `-ERR Protocol error: ${m}\r\n`;
 
 describe("hardening A: protocol bad input", () => {
   let srv: AkiServer;
   let c: RawClient;
-  let fx: ReturnType<typeof aclFixture>;
-  before(async () => {
-    fx = aclFixture();
-    // The fuzz (A16) fails AUTH many times from loopback: no throttling here, so later tests
-    // are not answered by the failed-AUTH throttle (tests/security-throttle.test.ts covers it).
-    srv = await startServer(["--aclfile", fx.file, "--auth-max-failures", "0"]);
-    c = await authed(srv.port);
-  });
-  after(async () => {
-    c.close();
-    await srv.stop();
-    fx.cleanup();
-  });
+  // The fuzz (A16) fails AUTH many times from loopback: no throttling here, so later tests
+  // are not answered by the failed-AUTH throttle (tests/security-throttle.test.ts covers it).
+  fixtureServer((f) => ({ srv, c } = f));
 
   /** Authenticated raw exchange. */
   const ax = (bytes: string, waitMs = 400) => exchange(srv.port, AUTH + bytes, waitMs);

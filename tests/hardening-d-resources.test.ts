@@ -7,7 +7,7 @@
  * Sizes are scaled down from the catalogue so the file runs in well under a minute on 2 cores;
  * each test says how. Timing bounds are loose: they catch hangs, not slowness.
  */
-import { describe, test, before, after } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { spawnSync } from "node:child_process";
@@ -15,7 +15,7 @@ import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
 import { currentRuntime, startServer, RawClient, resp, bulk, err, int, OK, ROOT, type AkiServer } from "./harness.ts";
-import { aclFixture, authed, exchange, FIXTURE_USERS, infoField, pingMs, rawSocket, rss, sleep, AUTH } from "./hardening-helpers.ts";
+import { authed, exchange, fixtureServer, FIXTURE_USERS, type FixtureServer, infoField, pingMs, rawSocket, rss, sleep, AUTH } from "./hardening-helpers.ts";
 
 const MB = 1024 * 1024;
 const MAXCLIENTS_ERR = "-ERR max number of clients reached\r\n";
@@ -101,18 +101,9 @@ async function calls(c: RawClient, name: string): Promise<number> {
 describe("hardening D: resource exhaustion", () => {
   let srv: AkiServer;
   let c: RawClient;
-  let fx: ReturnType<typeof aclFixture>;
+  let fx: FixtureServer["fx"];
   const pid = () => srv.proc.pid;
-  before(async () => {
-    fx = aclFixture();
-    srv = await startServer(["--aclfile", fx.file, "--auth-max-failures", "0"]);
-    c = await authed(srv.port);
-  });
-  after(async () => {
-    c.close();
-    await srv.stop();
-    fx.cleanup();
-  });
+  fixtureServer((f) => ({ srv, c, fx } = f));
 
   /** Wait until only the control client is connected (earlier tests' sockets are gone). */
   const settle = async () => {

@@ -26,126 +26,30 @@
  * half-happen and then SIGKILLs the server (SQLite-style enumerated crash points).
  * Loops are scaled down for CI (2 cores, three runtimes): the sizes are in the tests.
  */
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Buffer } from "node:buffer";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { akiCommand, bulk, freePort, NIL, OK, RawClient, resp } from "./harness.ts";
-import { prng, sleep } from "./hardening-helpers.ts";
+import { spawnSync } from "node:child_process";
+import { bulk, NIL, OK, RawClient, resp, startServer, type AkiServer } from "./harness.ts";
+import { akiCheck, pipeline, prng, readRecords, sleep, tempRoot } from "./hardening-helpers.ts";
 import { checkFile } from "../src/persist/check.ts";
 import { FilePersistence } from "../src/persist/file.ts";
-import { HEADER_SIZE, scanRecords } from "../src/persist/format.ts";
-import type { JournalRecord } from "../src/persist/types.ts";
+import { HEADER_SIZE } from "../src/persist/format.ts";
 
-const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), "aki-hard-e-"));
-after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
-let dirSeq = 0;
-function tempDir(): string {
-  const d = path.join(ROOT, `d${dirSeq++}`);
-  fs.mkdirSync(d);
-  return d;
-}
-
-interface Aki {
-  port: number;
-  child: ChildProcess;
-  /** The server's own pid (differs from child.pid under a wrapper such as strace). */
-  pid: number;
-  output(): string;
-  /** Resolves when the spawned process ends. */
-  exited: Promise<number | null>;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-}
+const { root: ROOT, tempDir } = tempRoot("aki-hard-e-");
 
 interface SpawnOpts {
   env?: Record<string, string>;
   /** Command words put before aki's (strace ...). */
   wrap?: string[];
   expectExit?: boolean;
-  /** Pass no --port. */
-  noPort?: boolean;
 }
 
-/** Start `aki server ARGS --port P` and wait for its listening line (or its exit). */
-async function spawnAki(args: string[], opts: SpawnOpts = {}): Promise<Aki> {
-  const port = await freePort();
-  const cmd = [
-    ...(opts.wrap ?? []),
-    ...akiCommand(),
-    "server",
-    ...args,
-    ...(args.includes("--dbfile") ? [] : ["--dbfile", ":memory:"]),
-    ...(opts.noPort ? [] : ["--port", String(port)]),
-  ];
-  const child = spawn(cmd[0], cmd.slice(1), {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...(opts.env ?? {}) },
-  });
-  let out = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`aki did not start in 30s; output:\n${out}`)), 30000);
-    const onData = (d: Buffer) => {
-      out += d.toString("latin1");
-      if (!opts.expectExit && out.includes("listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    exited.then((code) => {
-      clearTimeout(timer);
-      if (opts.expectExit) resolve();
-      else reject(new Error(`aki exited with ${code} before listening; output:\n${out}`));
-    });
-  });
-  const pid = Number(/^(\d+):M /m.exec(out)?.[1] ?? child.pid);
-  const done = async (sig: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(pid, sig);
-    } catch {
-      // already gone
-    }
-    const t = setTimeout(() => child.kill("SIGKILL"), 8000);
-    await exited;
-    clearTimeout(t);
-  };
-  return { port, child, pid, output: () => out, exited, stop: () => done("SIGTERM"), kill: () => done("SIGKILL") };
-}
-
-/** `aki check FILE [--fix]`. */
-function akiCheck(file: string, fix = false): { code: number | null; out: string } {
-  const [cmd, ...pre] = akiCommand();
-  const r = spawnSync(cmd, [...pre, "check", file, ...(fix ? ["--fix"] : [])], { encoding: "latin1" });
-  return { code: r.status, out: (r.stdout ?? "") + (r.stderr ?? "") };
-}
-
-/** Records of a data file with their offsets (the file must scan clean). */
-function readRecords(file: string): { rec: JournalRecord; offset: number; length: number }[] {
-  const fd = fs.openSync(file, "r");
-  try {
-    const size = fs.fstatSync(fd).size;
-    const out: { rec: JournalRecord; offset: number; length: number }[] = [];
-    let pos = HEADER_SIZE;
-    const res = scanRecords(fd, size, HEADER_SIZE, (rec) => {
-      const head = Buffer.alloc(4);
-      fs.readSync(fd, head, 0, 4, pos);
-      const length = 8 + head.readUInt32LE(0);
-      out.push({ rec, offset: pos, length });
-      pos += length;
-    });
-    assert.equal(res.state, "clean", `${file}: ${res.reason}`);
-    return out;
-  } finally {
-    fs.closeSync(fd);
-  }
+/** Start `aki server ARGS --port P` and wait for its listening line (or its exit); stop/kill signal the server's own pid. */
+function spawnAki(args: string[], opts: SpawnOpts = {}): Promise<AkiServer> {
+  return startServer(args, { ...opts, cwd: ROOT, startTimeoutMs: 30000, killAfterMs: 8000, outputEncoding: "latin1" });
 }
 
 /** Open a data file in-process (the server's loader): its records and log, or the error. */
@@ -167,13 +71,6 @@ function syncLog(file: string): { size: number; ino: number; ms: number }[] {
     const [size, ino, ms] = l.split(" ").map(Number);
     return { size, ino, ms };
   });
-}
-
-async function pipeline(c: RawClient, cmds: string[][]): Promise<string[]> {
-  c.write(Buffer.concat(cmds.map((a) => resp(...a))));
-  const out: string[] = [];
-  for (let i = 0; i < cmds.length; i++) out.push(await c.read(20000));
-  return out;
 }
 
 /** MGET keys in chunks: key -> value or null. */
@@ -738,7 +635,7 @@ describe("hardening E: crash and durability", () => {
       t.skip(`cannot mount a tmpfs here (${(m.stderr || "").trim()})`);
       return;
     }
-    let s: Aki | null = null;
+    let s: AkiServer | null = null;
     try {
       const acl = path.join(mnt, "users.acl");
       const oldText = "user default on nopass ~* &* +@all\nuser keep on >k ~* +get\n";

@@ -30,7 +30,7 @@ import os from "node:os";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
-import { startServer, freePort, currentRuntime, RawClient, resp, OK, type AkiServer } from "./harness.ts";
+import { BufferedSocket, startServer, freePort, currentRuntime, RawClient, resp, OK, type AkiServer } from "./harness.ts";
 import { aclFixture, authed, parseReply, pingMs, prng, rss, sleep } from "./hardening-helpers.ts";
 
 const JSON_CT = "application/json; charset=utf-8";
@@ -94,20 +94,9 @@ function takeResponse(buf: Buffer, headOnly = false): { res: RawRes; rest: Buffe
 }
 
 /** A kept-alive raw HTTP connection: requests go one after another over the same socket. */
-class KeepAlive {
-  private buf: Buffer = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-  closed = false;
-  private constructor(readonly sock: net.Socket) {
-    sock.on("data", (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake?.();
-    });
-    sock.on("close", () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    sock.on("error", () => {});
+class KeepAlive extends BufferedSocket {
+  private constructor(sock: net.Socket) {
+    super(sock);
   }
   static open(port: number): Promise<KeepAlive> {
     return new Promise((resolve, reject) => {
@@ -120,24 +109,13 @@ class KeepAlive {
     if (body !== "") h["Content-Length"] = String(Buffer.byteLength(body));
     const text = `${method} ${path} HTTP/1.1\r\n` + Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join("") + "\r\n" + body;
     this.sock.write(text);
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const t = takeResponse(this.buf, method === "HEAD");
-      if (t) {
-        this.buf = t.rest;
-        return t.res;
-      }
-      if (this.closed) throw new Error("connection closed before a response");
-      if (Date.now() > deadline) throw new Error("no response in 5 s");
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 200);
-      });
-      this.wake = null;
-    }
-  }
-  close(): void {
-    this.sock.destroy();
+    return await this.take(
+      (buf) => {
+        const t = takeResponse(buf, method === "HEAD");
+        return t && { value: t.res, rest: t.rest };
+      },
+      { ms: 5000, pollMs: 200, closedMsg: "connection closed before a response", timeoutMsg: "no response in 5 s" },
+    );
   }
 }
 

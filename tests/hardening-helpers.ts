@@ -3,12 +3,17 @@
  * the reliability catalogue (default needs a password, so unauthenticated paths are exercised),
  * raw byte exchanges that report whether the server closed the socket, and the server's RSS.
  */
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
 import net from "node:net";
 import { Buffer } from "node:buffer";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RawClient } from "./harness.ts";
+import { akiCommand, RawClient, resp, startServer, type AkiServer } from "./harness.ts";
+import { HEADER_SIZE, scanRecords } from "../src/persist/format.ts";
+import type { JournalRecord } from "../src/persist/types.ts";
 
 export const FIXTURE_USERS = [
   "user default on >defpw ~* &* +@all",
@@ -26,6 +31,82 @@ export function aclFixture(lines = FIXTURE_USERS): { dir: string; file: string; 
   const file = join(dir, "users.acl");
   writeFileSync(file, lines.join("\n") + "\n");
   return { dir, file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** What fixtureServer hands over: the server, an admin connection and the ACL fixture. */
+export interface FixtureServer {
+  srv: AkiServer;
+  c: RawClient;
+  fx: ReturnType<typeof aclFixture>;
+}
+
+/**
+ * Register before/after hooks (in the calling describe block) for a server on the fixture users
+ * without failed-AUTH throttling (tests that fail AUTH many times from loopback must not make
+ * later tests meet the throttle) and an admin connection; use() receives them once started.
+ */
+export function fixtureServer(use: (f: FixtureServer) => void): void {
+  let f: FixtureServer;
+  before(async () => {
+    const fx = aclFixture();
+    const srv = await startServer(["--aclfile", fx.file, "--auth-max-failures", "0"]);
+    f = { srv, c: await authed(srv.port), fx };
+    use(f);
+  });
+  after(async () => {
+    f.c.close();
+    await f.srv.stop();
+    f.fx.cleanup();
+  });
+}
+
+/** A temporary directory removed after the file's tests (root), and fresh numbered subdirectories of it. */
+export function tempRoot(prefix: string): { root: string; tempDir(): string } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let seq = 0;
+  const tempDir = () => {
+    const d = join(root, `d${seq++}`);
+    mkdirSync(d);
+    return d;
+  };
+  return { root, tempDir };
+}
+
+/** `aki check FILE [--fix]`: exit code and output. */
+export function akiCheck(file: string, fix = false): { code: number | null; out: string } {
+  const [cmd, ...pre] = akiCommand();
+  const r = spawnSync(cmd, [...pre, "check", file, ...(fix ? ["--fix"] : [])], { encoding: "latin1" });
+  return { code: r.status, out: (r.stdout ?? "") + (r.stderr ?? "") };
+}
+
+/** Every record of a data file, with its start offset and length (the file must scan clean). */
+export function readRecords(file: string): { rec: JournalRecord; offset: number; length: number }[] {
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const out: { rec: JournalRecord; offset: number; length: number }[] = [];
+    let pos = HEADER_SIZE;
+    const res = scanRecords(fd, size, HEADER_SIZE, (rec) => {
+      const head = Buffer.alloc(4);
+      readSync(fd, head, 0, 4, pos);
+      const length = 8 + head.readUInt32LE(0);
+      out.push({ rec, offset: pos, length });
+      pos += length;
+    });
+    assert.equal(res.state, "clean", `${file}: ${res.reason}`);
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Send many commands at once and read all the replies (20 s each at most). */
+export async function pipeline(c: RawClient, cmds: string[][]): Promise<string[]> {
+  c.write(Buffer.concat(cmds.map((a) => resp(...a))));
+  const out: string[] = [];
+  for (let i = 0; i < cmds.length; i++) out.push(await c.read(20000));
+  return out;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

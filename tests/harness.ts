@@ -3,8 +3,9 @@
  * ("node", "deno" or "bun"; default: the runtime running the tests), and talk to it through
  * real sockets.
  *
- * - startServer(args) -> { port, stop(), ... }: a fresh server on a free port with
- *   `--dbfile :memory:` unless args name a dbfile; resolves once it printed its listening line.
+ * - startServer(args, opts) -> { port, stop(), kill(), ... }: a fresh server on a free port with
+ *   `--dbfile :memory:` unless args name a dbfile (or opts.noMemoryDb); resolves once it
+ *   printed its listening line.
  * - RawClient: exact bytes in, one complete RESP reply out as its raw text, so tests compare
  *   replies byte for byte (`await c.call("GET", "k")` -> "$1\r\nv\r\n").
  */
@@ -53,9 +54,14 @@ export function freePort(): Promise<number> {
 export interface AkiServer {
   port: number;
   proc: ChildProcess;
+  /** The server's own pid (from its log lines; differs from proc.pid under a wrapper such as strace). */
+  pid: number;
   /** Everything the server printed so far. */
   output(): string;
+  /** Signal the server (SIGTERM by default; SIGKILL after killAfterMs) and wait for the spawned process to end. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** stop("SIGKILL"). */
+  kill(): Promise<number | null>;
   /** Resolves with the exit code when the process ends. */
   exited: Promise<number | null>;
 }
@@ -70,22 +76,37 @@ export interface StartOptions {
   expectExit?: boolean;
   /** Run the server through this command prefix (e.g. ["prlimit", "--nofile=256"]). */
   wrap?: string[];
+  /** Environment variables added to this process's for the server. */
+  env?: Record<string, string>;
+  /** Add no `--dbfile :memory:` when args name no dbfile (the server's default data file). */
+  noMemoryDb?: boolean;
+  /** How long the server may take to start (default 20000 ms). */
+  startTimeoutMs?: number;
+  /** How long stop() waits before SIGKILL (default 5000 ms). */
+  killAfterMs?: number;
+  /** How the output is decoded (default utf8). */
+  outputEncoding?: BufferEncoding;
 }
 
 export async function startServer(args: string[] = [], opts: StartOptions = {}): Promise<AkiServer> {
   const port = opts.noPort ? 0 : await freePort();
   const full = [...args];
   if (!opts.noPort && !args.includes("--port")) full.push("--port", String(port));
-  if (!args.includes("--dbfile")) full.push("--dbfile", ":memory:");
+  if (!opts.noMemoryDb && !args.includes("--dbfile")) full.push("--dbfile", ":memory:");
   const [cmd, ...pre] = [...(opts.wrap ?? []), ...akiCommand()];
-  const child = spawn(cmd, [...pre, "server", ...full], { cwd: opts.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, [...pre, "server", ...full], {
+    cwd: opts.cwd ?? ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   let out = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const want = opts.waitFor ?? "listening on";
+  const startMs = opts.startTimeoutMs ?? 20000;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 20s; output:\n${out}`)), 20000);
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${startMs / 1000}s; output:\n${out}`)), startMs);
     const onData = (d: Buffer) => {
-      out += d.toString();
+      out += d.toString(opts.outputEncoding ?? "utf8");
       if (!opts.expectExit && out.includes(want)) {
         clearTimeout(timer);
         resolve();
@@ -100,20 +121,20 @@ export async function startServer(args: string[] = [], opts: StartOptions = {}):
     });
   });
   const actualPort = opts.noPort ? Number(/listening on [^ ]*:(\d+)/.exec(out)?.[1] ?? 0) : port;
-  return {
-    port: actualPort,
-    proc: child,
-    output: () => out,
-    exited,
-    async stop(signal: NodeJS.Signals = "SIGTERM") {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
+  const pid = Number(/^(\d+):M /m.exec(out)?.[1] ?? child.pid);
+  const stop = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+    const t = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 5000);
+    const code = await exited;
+    clearTimeout(t);
+    return code;
   };
+  return { port: actualPort, proc: child, pid, output: () => out, exited, stop, kill: () => stop("SIGKILL") };
 }
 
 /** Encode argv as a RESP multibulk request. */
@@ -157,6 +178,54 @@ export function replyLength(buf: Buffer, start = 0): number {
     }
     default:
       throw new Error(`bad reply type ${JSON.stringify(type)} in ${JSON.stringify(buf.toString("latin1"))}`);
+  }
+}
+
+/**
+ * A socket whose incoming bytes collect in a buffer; take(parse) waits until parse finds a whole
+ * unit at the start of the buffer (looking again on data, on close and every pollMs).
+ */
+export class BufferedSocket<S extends net.Socket = net.Socket> {
+  protected buf: Buffer = Buffer.alloc(0);
+  private wake: (() => void) | null = null;
+  closed = false;
+
+  protected constructor(readonly sock: S) {
+    sock.on("data", (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake?.();
+    });
+    sock.on("close", () => {
+      this.closed = true;
+      this.wake?.();
+    });
+    sock.on("error", () => {});
+  }
+
+  /** parse returns the unit and the bytes after it, or null while incomplete. */
+  protected async take<T>(
+    parse: (buf: Buffer) => { value: T; rest: Buffer } | null,
+    o: { ms: number; pollMs: number; closedMsg: string; timeoutMsg: string },
+  ): Promise<T> {
+    const deadline = Date.now() + o.ms;
+    for (;;) {
+      const t = parse(this.buf);
+      if (t) {
+        this.buf = t.rest;
+        return t.value;
+      }
+      if (this.closed) throw new Error(o.closedMsg);
+      if (Date.now() > deadline) throw new Error(o.timeoutMsg);
+      await new Promise<void>((r) => {
+        this.wake = r;
+        setTimeout(r, o.pollMs);
+      });
+      this.wake = null;
+    }
+  }
+
+  close(): void {
+    this.sock.destroy();
   }
 }
 

@@ -20,7 +20,7 @@ import https from "node:https";
 import { Buffer } from "node:buffer";
 import Redis from "ioredis";
 import { createClient } from "redis";
-import { type AkiServer, bulk, currentRuntime, err, freePort, OK, replyLength, resp, ROOT, startServer } from "./harness.ts";
+import { type AkiServer, BufferedSocket, bulk, currentRuntime, err, freePort, OK, replyLength, resp, ROOT, startServer } from "./harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "aki-tls-"));
 const f = (name: string) => join(dir, name);
@@ -75,20 +75,9 @@ function makeCertificates(): void {
 const pem = (name: string) => readFileSync(f(name), "latin1");
 
 /** One RESP connection over TLS; call() sends a command and returns the raw reply text. */
-class TlsRaw {
-  private buf = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-  closed = false;
-  private constructor(readonly sock: tls.TLSSocket) {
-    sock.on("data", (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake?.();
-    });
-    sock.on("close", () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    sock.on("error", () => {});
+class TlsRaw extends BufferedSocket<tls.TLSSocket> {
+  private constructor(sock: tls.TLSSocket) {
+    super(sock);
   }
   static connect(port: number, opts: tls.ConnectionOptions = {}): Promise<TlsRaw> {
     return new Promise((resolve, reject) => {
@@ -98,24 +87,13 @@ class TlsRaw {
   }
   async call(...argv: string[]): Promise<string> {
     this.sock.write(resp(...argv));
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const n = replyLength(this.buf);
-      if (n >= 0) {
-        const r = this.buf.toString("latin1", 0, n);
-        this.buf = this.buf.subarray(n);
-        return r;
-      }
-      if (this.closed) throw new Error("connection closed");
-      if (Date.now() > deadline) throw new Error("no reply");
-      await new Promise<void>((r) => {
-        this.wake = r;
-        setTimeout(r, 100);
-      });
-    }
-  }
-  close(): void {
-    this.sock.destroy();
+    return await this.take(
+      (buf) => {
+        const n = replyLength(buf);
+        return n < 0 ? null : { value: buf.toString("latin1", 0, n), rest: buf.subarray(n) };
+      },
+      { ms: 5000, pollMs: 100, closedMsg: "connection closed", timeoutMsg: "no reply" },
+    );
   }
 }
 
