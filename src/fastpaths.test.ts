@@ -4,7 +4,8 @@
  *   the same commands, errors and buffered counts whatever the chunking;
  * - the ACL key check's per-selector pattern index and literal / prefix tests: the same verdict
  *   as globMatch against every pattern;
- * - getKeys' shared results: equal to a fresh computation, and the same on every call.
+ * - getKeys' shared results: equal to a fresh computation, and the same on every call;
+ * - parseInt64's digit loop for short strings: the same results as string2ll's rules.
  * Pure unit checks, no server. Runs under `bun test`, `deno test` and `node --test`.
  */
 import { describe, test } from "node:test";
@@ -16,6 +17,7 @@ import { checkUser } from "./acl/check.ts";
 import { globMatch } from "./acl/glob.ts";
 import { lookup } from "./dispatch.ts";
 import { getKeys } from "./commands/keys.ts";
+import { parseInt64 } from "./commands/util.ts";
 import { ErrorReply } from "./resp/reply.ts";
 import type { Command } from "./commands/table.ts";
 
@@ -135,6 +137,25 @@ describe("hot-path shortcuts", () => {
       const first = JSON.stringify(getKeys(cmd, argv));
       for (let i = 0; i < 3; i++) assert.equal(JSON.stringify(getKeys(cmd, argv)), first);
       assert.ok(getKeys(cmd, argv).every((k) => k.pos > 0 && k.pos < argv.length));
+    }
+  });
+
+  test("parseInt64: the short-string digit loop follows string2ll's rules", () => {
+    // string2ll: optional '-', no '+', no spaces, no leading zeros, no "-0".
+    const rule = /^-?(0|[1-9][0-9]*)$/;
+    const fixed: [string, number | null][] = [
+      ["0", 0], ["-0", null], ["-", null], ["", null], ["00", null], ["01", null], ["-01", null], ["+1", null],
+      [" 1", null], ["1 ", null], ["-1", -1], ["123456789012345", 123456789012345], ["-12345678901234", -12345678901234],
+    ];
+    for (const [s, want] of fixed) assert.equal(parseInt64(s), want, JSON.stringify(s));
+    const rand = prng(7);
+    const alpha = "0123456789-+ x";
+    for (let t = 0; t < 20000; t++) {
+      let s = "";
+      const len = rand(16);
+      for (let i = 0; i < len; i++) s += alpha[rand(10) < 8 ? rand(10) : rand(alpha.length)];
+      const want = rule.test(s) && s !== "-0" ? Number(s) : null;
+      assert.equal(parseInt64(s), want, JSON.stringify(s));
     }
   });
 });

@@ -23,7 +23,28 @@ const I64_MIN = -9223372036854775808n;
  * or null when invalid or out of range.
  */
 export function parseInt64(s: string): number | bigint | null {
-  if (s.length === 0 || s.length > 20 || !INT_RE.test(s)) return null;
+  const len = s.length;
+  if (len > 0 && len < 16) {
+    // Hot path (INCR, counts, scores): up to 15 characters is always a safe integer, so
+    // accumulate digits directly; the same rules as INT_RE, without a regular expression.
+    let i = 0;
+    let neg = false;
+    if (s.charCodeAt(0) === 45 /* - */) {
+      if (len === 1) return null;
+      neg = true;
+      i = 1;
+    }
+    const first = s.charCodeAt(i);
+    if (first === 48 /* 0 */) return len === i + 1 && !neg ? 0 : null; // "0" only: no "-0", no leading zeros
+    let n = 0;
+    for (; i < len; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return null;
+      n = n * 10 + d;
+    }
+    return neg ? -n : n;
+  }
+  if (len === 0 || len > 20 || !INT_RE.test(s)) return null;
   if (s === "-0") return null;
   if (s.length < 16) return Number(s);
   const b = BigInt(s);
