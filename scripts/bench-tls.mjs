@@ -24,9 +24,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
-import net from "node:net";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (n) => join(root, "node_modules", ".bin", n);
@@ -89,16 +89,6 @@ for (const [name, ext] of [["server", "server.ext"], ["client", "client.ext"]]) 
 // ---- servers ---------------------------------------------------------------------------------
 
 const live = new Set();
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = s.address().port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 function akiCommand(runtime) {
   if (runtime === "bun") return [bin("bun"), join(root, "src/main.ts")];
   if (runtime === "deno") return [bin("deno"), "run", "-A", "--quiet", join(root, "src/main.ts")];

@@ -38,9 +38,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
 import { tmpdir, cpus } from "node:os";
-import net from "node:net";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./lib.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (n) => join(root, "node_modules", ".bin", n);
@@ -142,16 +142,6 @@ function akiCommand(runtime) {
   return [join(root, "dist/aki")];
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function cli(port, args, extra = []) {
   return spawnSync("redis-cli", ["-p", String(port), ...extra, ...args], { encoding: "utf8" });
