@@ -10,9 +10,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Buffer } from "node:buffer";
-import { spawnSync } from "node:child_process";
 import { bulk, int, NIL, OK, RawClient, resp, startServer, type AkiServer } from "./harness.ts";
-import { akiCheck, pipeline, readRecords, tempRoot } from "./hardening-helpers.ts";
+import { akiCheck, mountTmpfs, pipeline, readRecords, tempRoot, unmountTmpfs } from "./hardening-helpers.ts";
 import { checkFile } from "../src/persist/check.ts";
 import { Server } from "../src/server.ts";
 import { openSnapshot } from "../src/store/snapshot.ts";
@@ -697,9 +696,9 @@ describe("durable store: records the server cannot replay", () => {
 describe("durable store: disk errors", () => {
   test("ENOSPC (256k tmpfs): MISCONF for every lost write, writes refused until a retry succeeds, reads go on", async (t) => {
     const mnt = tempDir();
-    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "latin1" });
-    if (m.status !== 0) {
-      t.skip(`cannot mount a tmpfs here (${(m.stderr || m.error?.message || "").trim()}): ENOSPC test skipped`);
+    const why = mountTmpfs(mnt, "256k");
+    if (why !== null) {
+      t.skip(`${why}: ENOSPC test skipped`);
       return;
     }
     let s: AkiServer | null = null;
@@ -766,7 +765,7 @@ describe("durable store: disk errors", () => {
       s = null;
     } finally {
       if (s) await s.kill();
-      spawnSync("umount", [mnt]);
+      unmountTmpfs(mnt);
     }
   });
 

@@ -33,7 +33,7 @@ import * as path from "node:path";
 import { Buffer } from "node:buffer";
 import { spawnSync } from "node:child_process";
 import { bulk, NIL, OK, RawClient, resp, startServer, type AkiServer } from "./harness.ts";
-import { akiCheck, pipeline, prng, readRecords, sleep, tempRoot } from "./hardening-helpers.ts";
+import { akiCheck, mountTmpfs, pipeline, prng, readRecords, sleep, tempRoot, unmountTmpfs } from "./hardening-helpers.ts";
 import { checkFile } from "../src/persist/check.ts";
 import { FilePersistence } from "../src/persist/file.ts";
 import { HEADER_SIZE } from "../src/persist/format.ts";
@@ -630,9 +630,9 @@ describe("hardening E: crash and durability", () => {
 
   test("E12 ACL SAVE failing (full or read-only filesystem): an error; memory, old file unchanged; no temp file", async (t) => {
     const mnt = tempDir();
-    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "latin1" });
-    if (m.status !== 0) {
-      t.skip(`cannot mount a tmpfs here (${(m.stderr || "").trim()})`);
+    const why = mountTmpfs(mnt, "256k");
+    if (why !== null) {
+      t.skip(why);
       return;
     }
     let s: AkiServer | null = null;
@@ -679,7 +679,7 @@ describe("hardening E: crash and durability", () => {
       s = null;
     } finally {
       if (s) await s.kill();
-      spawnSync("umount", [mnt]);
+      unmountTmpfs(mnt);
     }
   });
 

@@ -61,6 +61,20 @@ export function fixtureServer(use: (f: FixtureServer) => void): void {
 }
 
 /** A temporary directory removed after the file's tests (root), and fresh numbered subdirectories of it. */
+/**
+ * Mount a tmpfs of `size` (e.g. "256k") on the empty directory dir. Returns null when it is
+ * mounted, or why it could not be (not root, no mount): the caller skips with that reason.
+ * Unmount with `unmountTmpfs(dir)` in a finally.
+ */
+export function mountTmpfs(dir: string, size: string): string | null {
+  const m = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir], { encoding: "latin1" });
+  return m.status === 0 ? null : `cannot mount a tmpfs here (${(m.stderr || m.error?.message || "").trim()})`;
+}
+
+export function unmountTmpfs(dir: string): void {
+  spawnSync("umount", [dir]);
+}
+
 export function tempRoot(prefix: string): { root: string; tempDir(): string } {
   const root = mkdtempSync(join(tmpdir(), prefix));
   after(() => rmSync(root, { recursive: true, force: true }));
