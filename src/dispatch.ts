@@ -198,7 +198,8 @@ export function call(c: Client, cmd: Command, argv: string[]): Reply | typeof BL
     server.countError(r.message);
   }
   if (server.dirty !== dirty && (cmd.write || c.propagate !== null)) {
-    server.journal(c, c.propagate ?? [argv]);
+    if (c.propagate !== null) server.journal(c, c.propagate);
+    else server.journalCommand(c, argv);
   }
   return r;
 }

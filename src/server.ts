@@ -496,6 +496,13 @@ export class Server {
     this.appendJournal(c, entries);
   }
 
+  /** {@link journal} for one command (the common case: no expired keys queued, no MULTI). */
+  journalCommand(c: Client, argv: string[]): void {
+    if (this.persist === null || c === this.internal) return;
+    if (this.expiredJournal.length !== 0 || c.execJournal !== null) this.journal(c, [argv]);
+    else this.appendJournal(c, [{ db: c.dbIndex, argv }]);
+  }
+
   /** Append a record for client c (null: no client waits on it) and make sure it gets written. */
   appendJournal(c: Client | null, rec: JournalRecord): void {
     if (this.persist === null || rec.length === 0) return;

@@ -22,7 +22,7 @@
  * The module also tracks which string values Redis would hold "raw" although short (after
  * APPEND / SETRANGE), for OBJECT ENCODING: see {@link stringEncoding}.
  */
-import { ErrorReply, MapReply, OK, type Reply } from "../resp/reply.ts";
+import { ErrorReply, IntText, MapReply, OK, type Reply } from "../resp/reply.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../client.ts";
 import type { Db, Value } from "../store/keyspace.ts";
@@ -38,9 +38,12 @@ const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
 
 /** Per database data map: key -> the value that was modified in place (so is "raw"). */
 const rawMarks = new WeakMap<Map<string, Value>, Map<string, string>>();
+/** No mark was ever made: clearRaw has nothing to look up (the common case, and a hot path). */
+let anyRaw = false;
 
 /** Remember that db[key] (now `value`) was modified in place: Redis holds it raw. */
 export function markRaw(db: Db, key: string, value: string): void {
+  anyRaw = true;
   let m = rawMarks.get(db.data);
   if (!m) rawMarks.set(db.data, (m = new Map()));
   m.set(key, value);
@@ -52,6 +55,7 @@ export function markRaw(db: Db, key: string, value: string): void {
 
 /** The key was overwritten by a fresh value. */
 export function clearRaw(db: Db, key: string): void {
+  if (!anyRaw) return;
   const m = rawMarks.get(db.data);
   if (m) m.delete(key);
 }
@@ -235,11 +239,13 @@ function incrDecr(c: Client, key: string, by: number | bigint): Reply {
   }
   const r = addInt64(cur, by);
   if (r === null) return E_OVERFLOW;
-  c.db.set(key, String(r), true);
-  clearRaw(c.db, key);
+  const text = String(r);
+  const db = c.db;
+  db.set(key, text, true);
+  clearRaw(db, key);
   c.server.dirty++;
   c.server.notify("$", "incrby", key, c.dbIndex);
-  return r;
+  return new IntText(text);
 }
 
 function getrange(c: Client, argv: string[]): Reply {

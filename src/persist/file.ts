@@ -54,7 +54,18 @@ import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { Buffer } from "node:buffer";
 import { clearInterval, setImmediate, setInterval } from "node:timers";
-import { checkHeader, encodeRecord, HEADER_SIZE, headerBytes, KIND_JOURNAL, KIND_SNAPSHOT, scanRecords } from "./format.ts";
+import {
+  checkHeader,
+  encodeRecord,
+  HEADER_SIZE,
+  headerBytes,
+  KIND_JOURNAL,
+  KIND_SNAPSHOT,
+  payloadSize,
+  RECORD_HEADER_SIZE,
+  scanRecords,
+  writeRecord,
+} from "./format.ts";
 import {
   describeIoError,
   errorCode,
@@ -75,6 +86,9 @@ const SLICE_BYTES = 1 << 20;
 const SLICE_RECORDS = 4096;
 /** Period of the everysec fsync and of retries after a failed write. */
 const TIMER_MS = 1000;
+/** The pending-record buffer starts at this size, grows by doubling, and shrinks back after a write when it grew past PENDING_KEEP. */
+const PENDING_INITIAL = 64 * 1024;
+const PENDING_KEEP = 4 * 1024 * 1024;
 
 interface Waiter {
   resolve(): void;
@@ -117,8 +131,13 @@ export class FilePersistence implements Persistence {
   /** End of the last complete record on disk: where the next write goes. */
   private goodLength = 0;
   private recordCount = 0;
-  private pending: Buffer[] = [];
+  /**
+   * Records appended since the last write, encoded back to back in one reused buffer
+   * (pending[0, pendingBytes)): no allocation per record, one write per commit.
+   */
+  private pending: Buffer = Buffer.allocUnsafe(PENDING_INITIAL);
   private pendingBytes = 0;
+  private pendingRecords = 0;
   private waiters: Waiter[] = [];
   private flushScheduled = false;
   /** Bytes written since the last fdatasync. */
@@ -214,8 +233,7 @@ export class FilePersistence implements Persistence {
     this.recordCount = records;
     this.baseSize = length;
     this.lastSaveTime = nowSeconds();
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.clearPending();
     this.dirty = false;
     this.failedState = false;
     this.lastError = null;
@@ -260,19 +278,34 @@ export class FilePersistence implements Persistence {
   append(rec: JournalRecord): void {
     if (this.fd === null) throw new Error(`${this.path}: store is not open`);
     if (rec.length === 0) return;
-    const buf = encodeRecord(KIND_JOURNAL, rec);
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
+    const size = payloadSize(rec);
+    const at = this.pendingBytes;
+    const end = at + RECORD_HEADER_SIZE + size;
+    if (end > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(end, this.pending.length * 2));
+      this.pending.copy(grown, 0, 0, at);
+      this.pending = grown;
+    }
+    writeRecord(KIND_JOURNAL, rec, size, this.pending, at);
+    this.pendingBytes = end;
+    this.pendingRecords++;
     const rw = this.rewrite;
     if (rw) {
-      rw.buffer.push(buf);
-      rw.bufferBytes += buf.length;
+      rw.buffer.push(Buffer.from(this.pending.subarray(at, end)));
+      rw.bufferBytes += end - at;
     }
+  }
+
+  /** Forget the pending records (written, or covered by a compacted file); a buffer that grew large is let go. */
+  private clearPending(): void {
+    this.pendingBytes = 0;
+    this.pendingRecords = 0;
+    if (this.pending.length > PENDING_KEEP) this.pending = Buffer.allocUnsafe(PENDING_INITIAL);
   }
 
   commit(): Promise<void> {
     if (this.fd === null) return Promise.reject(new Error(`${this.path}: store is not open`));
-    if (this.pending.length === 0 && !this.failedState) return Promise.resolve();
+    if (this.pendingRecords === 0 && !this.failedState) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (!this.flushScheduled) {
@@ -303,12 +336,12 @@ export class FilePersistence implements Persistence {
   private flush(): Error | null {
     const fd = this.fd;
     if (fd === null) return null;
-    if (this.pending.length === 0 && !this.failedState) return null;
+    if (this.pendingRecords === 0 && !this.failedState) return null;
     const sync = this.policy === "always" || this.failedState;
-    const batch = this.pending;
+    const records = this.pendingRecords;
     const bytes = this.pendingBytes;
     try {
-      if (bytes > 0) writeBuffers(this.io, fd, batch, this.goodLength);
+      if (bytes > 0) writeFully(this.io, fd, this.pending.subarray(0, bytes), this.goodLength);
       if (sync) {
         this.io.fdatasyncSync(fd);
         this.fsyncs++;
@@ -321,10 +354,9 @@ export class FilePersistence implements Persistence {
       }
       return this.fail(e);
     }
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.clearPending();
     this.goodLength += bytes;
-    this.recordCount += batch.length;
+    this.recordCount += records;
     this.dirty = !sync && (this.dirty || bytes > 0);
     this.failedState = false;
     this.lastError = null;
@@ -428,8 +460,7 @@ export class FilePersistence implements Persistence {
       fsyncDir(nodePath.dirname(nodePath.resolve(this.path)));
       // Every queued record is in the new file: either in the snapshot (appended before
       // compaction began) or in its tail (appended since), and the new file is fsynced.
-      this.pending = [];
-      this.pendingBytes = 0;
+      this.clearPending();
       this.goodLength = pos;
       this.baseSize = pos;
       this.recordCount = records;

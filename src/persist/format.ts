@@ -112,8 +112,18 @@ export function recordSize(rec: JournalRecord): number {
 export function encodeRecord(kind: RecordKind, rec: JournalRecord): Buffer {
   const size = payloadSize(rec);
   const buf = Buffer.allocUnsafe(RECORD_HEADER_SIZE + size);
-  buf.writeUInt32LE(size, 0);
-  let o = RECORD_HEADER_SIZE;
+  writeRecord(kind, rec, size, buf, 0);
+  return buf;
+}
+
+/**
+ * Encode one record at buf[at, at + RECORD_HEADER_SIZE + size), where `size` is
+ * payloadSize(rec) and buf has room for it (the journal's shared buffer: no allocation per
+ * record). Returns the offset just past the record.
+ */
+export function writeRecord(kind: RecordKind, rec: JournalRecord, size: number, buf: Buffer, at: number): number {
+  buf.writeUInt32LE(size, at);
+  let o = at + RECORD_HEADER_SIZE;
   buf[o++] = kind;
   o = putVarint(buf, o, rec.length);
   for (const e of rec) {
@@ -132,8 +142,8 @@ export function encodeRecord(kind: RecordKind, rec: JournalRecord): Buffer {
       o += len;
     }
   }
-  buf.writeUInt32LE(crc32(buf, RECORD_HEADER_SIZE, o), 4);
-  return buf;
+  buf.writeUInt32LE(crc32(buf, at + RECORD_HEADER_SIZE, o), at + 4);
+  return o;
 }
 
 /** Offset just past the varint read by readVarint (module state keeps the hot loop allocation-free). */

@@ -40,6 +40,14 @@ export class Verbatim {
 export class Push {
   constructor(readonly items: Reply[]) {}
 }
+/**
+ * An integer reply whose decimal text is already made: INCR and friends store that same text
+ * as the key's value, and formatting a number costs as much as the rest of the command on
+ * JavaScriptCore, so it is done once.
+ */
+export class IntText {
+  constructor(readonly text: string) {}
+}
 /** Already-encoded bytes (binary string), written as is whatever the protocol. */
 export class Raw {
   constructor(readonly bytes: string) {}
@@ -53,6 +61,7 @@ export type Reply =
   | string
   | number
   | bigint
+  | IntText
   | null
   | Reply[]
   | Simple
@@ -104,6 +113,7 @@ export function encode(r: Reply, proto: number): string {
   if (typeof r === "string") return "$" + r.length + "\r\n" + r + "\r\n";
   if (typeof r === "number") return ":" + r + "\r\n";
   if (r === null) return proto === 3 ? "_\r\n" : "$-1\r\n";
+  if (r instanceof IntText) return ":" + r.text + "\r\n";
   if (r instanceof Simple) return r.wire ?? (r.wire = "+" + r.value + "\r\n");
   if (Array.isArray(r)) {
     let s = "*" + r.length + "\r\n";
@@ -150,6 +160,7 @@ export function toJSON(r: Reply): unknown {
   if (typeof r === "string") return latin1ToUtf8(r);
   if (typeof r === "number" || r === null) return r;
   if (typeof r === "bigint") return Number(r);
+  if (r instanceof IntText) return Number(r.text);
   if (Array.isArray(r)) return r.map(toJSON);
   if (r instanceof Simple) return r.value;
   if (r instanceof ErrorReply) return { error: r.message };
