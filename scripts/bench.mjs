@@ -17,6 +17,8 @@
 //   acl      a restricted user (10 key patterns incl. %R~/%W~, a selector) vs the default user,
 //            on each server: the ratio restricted/default
 //   d1024    SET/GET with 1 KB values
+//   r1m      SET/GET/INCR over 1,000,000 distinct keys (-r 1000000), with persistence: the
+//            default runs hammer one key per test, which aki's repeated-key cache (Bun) favours
 //   memory   RSS after loading 1,000,000 small keys, then a 100,000-field hash, a 100,000-member
 //            set and a 100,000-member sorted set (redis-cli --pipe), against redis-server
 //
@@ -26,7 +28,7 @@
 //   --tests ping,set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange,zrange   (ping = PING_MBULK;
 //                          ping_inline, rpush, lpop, spop, zpopmin too; lrange = LRANGE_100)
 //   --pipelines 1,16       -P values (default 1,16)
-//   --variants base,persist,acl,d1024,memory
+//   --variants base,persist,acl,d1024,r1m,memory
 //   -n N                   requests per run (default 200000; --quick 5000)
 //   --reps N               repetitions (default 3; --quick 1)
 //   --clients N            -c (default 50)
@@ -59,7 +61,7 @@ const QUICK = flag("--quick");
 const RUNTIMES = list("--runtimes", "bun,deno,node,native");
 const TESTS = list("--tests", "ping,set,get,incr,lpush,rpop,sadd,hset,zadd,mset,lrange,zrange");
 const PIPELINES = list("--pipelines", "1,16").map(Number);
-const VARIANTS = list("--variants", "base,persist,acl,d1024,memory");
+const VARIANTS = list("--variants", "base,persist,acl,d1024,r1m,memory");
 const N = Number(opt("-n", QUICK ? "5000" : "200000"));
 const REPS = Number(opt("--reps", QUICK ? "1" : "3"));
 const CLIENTS = Number(opt("--clients", "50"));
@@ -69,7 +71,7 @@ const JSON_OUT = opt("--json", "");
 const BUILD = !flag("--no-build");
 
 for (const r of RUNTIMES) if (!["bun", "deno", "node", "native"].includes(r)) die(`unknown runtime '${r}'`);
-for (const v of VARIANTS) if (!["base", "persist", "acl", "d1024", "memory"].includes(v)) die(`unknown variant '${v}'`);
+for (const v of VARIANTS) if (!["base", "persist", "acl", "d1024", "r1m", "memory"].includes(v)) die(`unknown variant '${v}'`);
 
 const TEST_LABEL = {
   ping: "PING_MBULK",
@@ -515,6 +517,10 @@ try {
   if (VARIANTS.includes("d1024")) {
     const tests = TESTS.filter((t) => t === "set" || t === "get");
     await variantThroughput("d1024", "1 KB values (-d 1024)", {}, tests.length ? tests : ["set", "get"], PIPELINES, ["-d", "1024"]);
+  }
+  if (VARIANTS.includes("r1m")) {
+    const tests = TESTS.filter((t) => t === "set" || t === "get" || t === "incr");
+    await variantThroughput("r1m", "Distinct keys (-r 1000000), with persistence", { persist: true }, tests.length ? tests : ["set", "get", "incr"], PIPELINES, ["-r", "1000000"]);
   }
   if (VARIANTS.includes("memory")) await variantMemory();
 } catch (e) {

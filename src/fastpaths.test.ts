@@ -11,7 +11,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { ProtocolError, RequestParser, setShortDecode } from "./resp/parser.ts";
+import { ProtocolError, RequestParser, setKeyCache, setShortDecode } from "./resp/parser.ts";
 import { Server } from "./server.ts";
 import { checkUser } from "./acl/check.ts";
 import { globMatch } from "./acl/glob.ts";
@@ -63,10 +63,13 @@ describe("hot-path shortcuts", () => {
   test("parser: any chunking gives what one chunk gives, for odd headers and short arguments", () => {
     const r = prng(1);
     const pick = <T>(a: T[]) => a[r(a.length)];
-    const words = ["SET", "get", "xxx", "", "a", "key:000000012345", "\0", "\xe9", "12345678", "123456789", "x".repeat(40)];
+    // The key cache indexes by length and the first, middle and last four bytes: words that share them.
+    const keyish = ["key:000000012345", "key:000000012346", "key:100000012345", "key:0000x0012345", "123456789", "123406789", "\xe9".repeat(32), "\xe9".repeat(31) + "\0"];
+    const words = ["SET", "get", "xxx", "", "a", "\0", "\xe9", "12345678", "x".repeat(33), "x".repeat(40), ...keyish];
     const heads = ["0", "00", "01", "-1", "+1", "1", "3", "10", "11", "16384", "16385", "999999999", "1234567890", "abc", "1\0", ""];
-    for (const short of [8, 0]) {
+    for (const [short, keyCache] of [[8, false], [0, true], [8, true], [0, false]] as const) {
       setShortDecode(short);
+      setKeyCache(keyCache);
       for (let t = 0; t < 3000; t++) {
         let s = "";
         for (let k = 1 + r(6); k > 0; k--) {
@@ -93,6 +96,7 @@ describe("hot-path shortcuts", () => {
       }
     }
     setShortDecode(8);
+    setKeyCache(false);
   });
 
   test("parser: a repeated short argument decodes to the same text every time", () => {
@@ -101,6 +105,36 @@ describe("hot-path shortcuts", () => {
     for (const argv of [["SET", "k", "\xff\x00\x80"], ["set", "k", "v"], ["SeT", "k", "\xff\x00\x81"], ["SET", "k", "\xff\x00\x80"]]) {
       p.push(Buffer.from(`*${argv.length}\r\n${cmd(argv)}`, "latin1"));
       assert.deepEqual(p.next(), argv);
+    }
+  });
+
+  test("parser: the key cache returns each 9-32 byte key exactly, neighbours that share its index included", () => {
+    setKeyCache(true);
+    try {
+      const r = prng(3);
+      const p = new RequestParser();
+      const seen = new Map<string, number>();
+      for (let t = 0; t < 20000; t++) {
+        // Keys alike where the cache's index looks (length, first, middle and last four
+        // bytes) and differing elsewhere: every one must still come back exactly.
+        const n = 17 + r(16);
+        const m = (n >> 1) - 2;
+        const chars = Array.from({ length: n }, () => String.fromCharCode(pick4(r)));
+        for (const [at, text] of [[0, "k:\xff\x00"], [m, "\x01mid"], [n - 4, "\x80:zz"]] as const) {
+          for (let i = 0; i < 4; i++) chars[at + i] = text[i];
+        }
+        const key = chars.join("");
+        p.push(Buffer.from(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`, "latin1"));
+        const argv = p.next() as string[];
+        assert.equal(argv[1], key);
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      assert.ok([...seen.values()].some((c) => c > 1), "some keys repeated");
+    } finally {
+      setKeyCache(false);
+    }
+    function pick4(r: (n: number) => number): number {
+      return [0x61, 0x62, 0x00, 0xff][r(4)];
     }
   });
 

@@ -12,10 +12,12 @@ import type { Client, Peer } from "../src/client.ts";
 import { DEFAULT_HTTP_LIMITS, type FetchHandler, formatAddress, type HttpLimits, type Listener, type TlsConfig, type Transport } from "./types.ts";
 import { placeUnixSocket } from "./unix.ts";
 import { subjectCN, tlsVerdict } from "./tls.ts";
-import { setShortDecode } from "../src/resp/parser.ts";
+import { setKeyCache, setShortDecode } from "../src/resp/parser.ts";
 
-// JavaScriptCore: decode every argument with the runtime's decoder (see setShortDecode).
+// JavaScriptCore: decode every argument with the runtime's decoder, and reuse the strings of
+// repeated keys (see setShortDecode, setKeyCache).
 setShortDecode(0);
+setKeyCache(true);
 
 // deno-lint-ignore no-explicit-any
 const B = (globalThis as any).Bun;

@@ -97,6 +97,18 @@ export function setShortDecode(n: number): void {
 }
 
 /**
+ * Reuse strings for repeated 9-32 byte arguments ({@link cachedKey}). Off by default: on V8 a
+ * cached string outlives the young generation and gets promoted, so distinct keys cost 60-80
+ * ns more each; JavaScriptCore does not move strings, and there a new string costs more than
+ * the lookup, so the Bun transport turns it on.
+ */
+let keyCache = false;
+
+export function setKeyCache(on: boolean): void {
+  keyCache = on;
+}
+
+/**
  * buf[start, end) as a binary string. Short arguments (command names, small keys and values)
  * are built in JS; longer ones use the decoder directly (latin1Slice, which
  * toString("latin1") ends up calling).
@@ -137,6 +149,48 @@ function cachedString(buf: Buffer, start: number, end: number, max: number): str
   }
   const s = latin1(buf, start, end);
   names[slot] = s;
+  return s;
+}
+
+/**
+ * Arguments of 9 to 32 bytes (typical keys) seen recently, in a second direct-mapped table
+ * indexed by a sampled hash (length and the first, middle and last four bytes: constant cost
+ * whatever the length). A repeated key (a counter, a session, a hot item) comes back as the
+ * same string: no new string to allocate and free (on JavaScriptCore about as costly as the
+ * rest of a GET), and the keyspace Map reuses the hash the runtime keeps on it. A miss costs
+ * the byte loads and a look at a 16 KB table. Bounded: 4096 strings of <= 32 bytes. Used only when
+ * {@link setKeyCache} turned it on.
+ */
+const KEY_SLOTS = 4096;
+const keys: (string | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
+const keyHashes = new Int32Array(KEY_SLOTS);
+
+function cachedKey(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 8) return cachedString(buf, start, end, 8);
+  if (n > 32 || !keyCache) return latin1(buf, start, end);
+  const m = start + (n >> 1) - 2;
+  const h =
+    Math.imul(n, 0x9e3779b1) ^
+    Math.imul(buf[start] | (buf[start + 1] << 8) | (buf[start + 2] << 16) | (buf[start + 3] << 24), 0x85ebca6b) ^
+    Math.imul(buf[m] | (buf[m + 1] << 8) | (buf[m + 2] << 16) | (buf[m + 3] << 24), 0x27d4eb2f) ^
+    Math.imul(buf[end - 4] | (buf[end - 3] << 8) | (buf[end - 2] << 16) | (buf[end - 1] << 24), 0xc2b2ae35);
+  const slot = (h ^ (h >>> 15)) & (KEY_SLOTS - 1);
+  if (keyHashes[slot] !== h) {
+    // First sighting of this hash here: remember only the hash. A key seen once (most keys
+    // of a large keyspace) never touches the strings, so a miss stays in cache-resident
+    // memory; a key seen twice is kept.
+    keyHashes[slot] = h;
+    return latin1(buf, start, end);
+  }
+  const cached = keys[slot];
+  if (cached !== undefined && cached.length === n) {
+    let k = n - 1;
+    while (k >= 0 && cached.charCodeAt(k) === buf[start + k]) k--;
+    if (k < 0) return cached;
+  }
+  const s = latin1(buf, start, end);
+  keys[slot] = s;
   return s;
 }
 
@@ -334,7 +388,8 @@ export class RequestParser {
           }
           return null;
         }
-        this.argv[this.argi] = cachedString(buf, this.pos, this.pos + this.bulkLen, this.argi === 0 ? 32 : 8);
+        this.argv[this.argi] =
+          this.argi === 0 ? cachedString(buf, this.pos, this.pos + this.bulkLen, 32) : cachedKey(buf, this.pos, this.pos + this.bulkLen);
         this.argi++;
         this.argvBytes += need;
         this.pos += need;
