@@ -18,7 +18,7 @@ import { globMatch } from "./acl/glob.ts";
 import { lookup } from "./dispatch.ts";
 import { getKeys } from "./commands/keys.ts";
 import { parseInt64 } from "./commands/util.ts";
-import { ErrorReply } from "./resp/reply.ts";
+import { ErrorReply, toJSON } from "./resp/reply.ts";
 import type { Command } from "./commands/table.ts";
 
 /** A small seeded PRNG (the same cases on every run). */
@@ -136,6 +136,27 @@ describe("hot-path shortcuts", () => {
     function pick4(r: (n: number) => number): number {
       return [0x61, 0x62, 0x00, 0xff][r(4)];
     }
+  });
+
+  test("ACL key check: the last allowed key is forgotten when the user's key patterns change", () => {
+    const server = new Server({ logger: () => {} });
+    const get = lookup(["GET", "k"]) as Command;
+    const set = lookup(["SET", "k", "v"]) as Command;
+    const setuser = (...rules: string[]) => assert.equal(toJSON(server.execute(server.internal, ["ACL", "SETUSER", "u", ...rules])), "OK");
+    setuser("on", "nopass", "+@all", "~app:*");
+    const u = server.acl.users.get("u")!;
+    const verdict = (cmd: Command, argv: string[]) => checkUser(u, cmd, argv).code;
+    assert.equal(verdict(get, ["GET", "app:1"]), 0);
+    assert.equal(verdict(get, ["GET", "app:1"]), 0); // the repeated key
+    setuser("resetkeys", "~other:*");
+    assert.notEqual(verdict(get, ["GET", "app:1"]), 0);
+    setuser("resetkeys", "%R~app:*");
+    assert.equal(verdict(get, ["GET", "app:1"]), 0);
+    assert.notEqual(verdict(set, ["SET", "app:1", "v"]), 0); // read-only: the read verdict does not carry over
+    setuser("%W~app:1");
+    assert.equal(verdict(set, ["SET", "app:1", "v"]), 0);
+    setuser("reset", "on", "nopass", "+@all");
+    assert.notEqual(verdict(get, ["GET", "app:1"]), 0);
   });
 
   test("ACL key check: the pattern index agrees with globMatch on every pattern", () => {

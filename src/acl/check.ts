@@ -44,24 +44,44 @@ export function channelAllowed(list: readonly string[], channel: string, isPatte
 }
 
 /**
- * A key pattern's test, built once per pattern: the two shapes ACL rules mostly use, a literal
- * ("~cache") and a literal prefix ("~app:*"), become a comparison; anything else is globMatch.
- * Same answers as globMatch (which matches the empty key only with the empty pattern).
+ * One pattern of a selector's key index, as plain data the check tests inline (no closure
+ * call per pattern): the two shapes ACL rules mostly use, a literal ("~cache") and a literal
+ * prefix ("~app:*"), are a comparison; anything else is a compiled glob. Same answers as
+ * globMatch (which matches the empty key only with the empty pattern).
  */
-function patternTest(pattern: string): (key: string) => boolean {
-  const special = /[*?[\\]/;
-  if (!special.test(pattern)) return (key) => key === pattern;
-  const prefix = pattern.slice(0, -1);
-  if (pattern.endsWith("*") && !special.test(prefix)) {
-    const n = prefix.length;
-    if (n === 0) return (key) => key.length !== 0;
-    const first = prefix.charCodeAt(0);
-    return (key) => key.length >= n && key.charCodeAt(0) === first && key.startsWith(prefix);
-  }
-  return globMatcher(pattern);
+const T_LITERAL = 0;
+const T_PREFIX = 1;
+const T_GLOB = 2;
+
+interface KeyTest {
+  kind: number;
+  /** The literal, or the prefix without its "*". */
+  text: string;
+  glob: ((key: string) => boolean) | null;
 }
 
-type KeyTest = (key: string) => boolean;
+const GLOB_CHAR = /[*?[\\]/;
+
+function keyTest(pattern: string): KeyTest {
+  if (!GLOB_CHAR.test(pattern)) return { kind: T_LITERAL, text: pattern, glob: null };
+  const prefix = pattern.slice(0, -1);
+  if (pattern.endsWith("*") && !GLOB_CHAR.test(prefix)) return { kind: T_PREFIX, text: prefix, glob: null };
+  return { kind: T_GLOB, text: pattern, glob: globMatcher(pattern) };
+}
+
+function passes(t: KeyTest, key: string): boolean {
+  const kind = t.kind;
+  if (kind === T_PREFIX) {
+    const prefix = t.text;
+    const n = prefix.length;
+    if (n === 0) return key.length !== 0;
+    if (key.length < n) return false;
+    for (let i = 0; i < n; i++) if (key.charCodeAt(i) !== prefix.charCodeAt(i)) return false;
+    return true;
+  }
+  if (kind === T_LITERAL) return key === t.text;
+  return (t.glob as (key: string) => boolean)(key);
+}
 
 /**
  * A selector's patterns that grant one permission need, by their first byte: a key is tried
@@ -71,13 +91,19 @@ type KeyTest = (key: string) => boolean;
 interface KeyIndex {
   byFirst: (KeyTest[] | undefined)[];
   other: KeyTest[];
+  /**
+   * The last key these patterns allowed: a key repeated by the next command (a hot key, a
+   * pipeline on one key) is allowed again without matching. Valid as long as the index is
+   * (the index is rebuilt when the patterns change).
+   */
+  lastAllowed: string | null;
 }
 
 function buildKeyIndex(patterns: readonly KeyPattern[], need: number): KeyIndex {
-  const idx: KeyIndex = { byFirst: [], other: [] };
+  const idx: KeyIndex = { byFirst: [], other: [], lastAllowed: null };
   for (const p of patterns) {
     if ((p.flags & need) !== need) continue;
-    const test = (p.test ??= patternTest(p.pattern));
+    const test = keyTest(p.pattern);
     const c = p.pattern.length === 0 ? -1 : p.pattern.charCodeAt(0);
     if (c < 0 || c === 42 /* * */ || c === 63 /* ? */ || c === 91 /* [ */ || c === 92 /* \ */ || c > 255) idx.other.push(test);
     else (idx.byFirst[c] ??= []).push(test);
@@ -93,16 +119,27 @@ function keyAllowed(s: Selector, key: string, ref: KeyRef): boolean {
   }
   let idx = s.keyIndex[need] as KeyIndex | undefined;
   if (idx === undefined) s.keyIndex[need] = idx = buildKeyIndex(s.patterns, need);
+  if (key === idx.lastAllowed) return true;
   if (key.length !== 0) {
     const list = idx.byFirst[key.charCodeAt(0)];
-    if (list !== undefined) for (let i = 0; i < list.length; i++) if (list[i](key)) return true;
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        if (passes(list[i], key)) {
+          idx.lastAllowed = key;
+          return true;
+        }
+      }
+    }
   }
   const other = idx.other;
-  for (let i = 0; i < other.length; i++) if (other[i](key)) return true;
+  for (let i = 0; i < other.length; i++) {
+    if (passes(other[i], key)) {
+      idx.lastAllowed = key;
+      return true;
+    }
+  }
   return false;
 }
-
-
 
 /** Does the selector allow running cmd at all (ignoring keys and channels)? */
 export function selectorAllowsCommand(s: Selector, cmd: Command, argv: string[]): boolean {

@@ -29,8 +29,6 @@ export interface KeyPattern {
   readonly pattern: string;
   /** PERM_READ | PERM_WRITE. */
   flags: number;
-  /** The pattern's compiled test, made on first use by the permission check (check.ts). */
-  test?: (key: string) => boolean;
 }
 
 export class Selector {
