@@ -222,16 +222,16 @@ export function orderedMembers(c: Client, set: Set<string>): string[] {
  * Add members the way Redis 7.2's encodings order them: while a set holds only integers
  * (an intset) it is kept in numeric order; when a non-integer arrives, the integers so far
  * keep that order and later members follow in insertion order (intset -> listpack).
- * Returns how many were new.
+ * Adds members[from..]; returns how many were new.
  */
-function addMembers(c: Client, set: Set<string>, members: Iterable<string>): number {
-  const max = c.server.config.num("set-max-intset-entries");
+function addMembers(c: Client, set: Set<string>, members: readonly string[], from = 0): number {
   let intPhase: boolean | null = null; // computed lazily: only matters for a non-integer
   let added = 0;
-  for (const m of members) {
+  for (let i = from; i < members.length; i++) {
+    const m = members[i];
     if (set.has(m)) continue;
     if (!canonicalInt(m)) {
-      if (intPhase === null) intPhase = set.size <= max && allInts(set);
+      if (intPhase === null) intPhase = set.size <= c.server.config.num("set-max-intset-entries") && allInts(set);
       if (intPhase && set.size > 1) {
         const sorted = [...set].sort(cmpInt);
         set.clear();
@@ -308,7 +308,7 @@ function sadd(c: Client, argv: string[]): Reply {
   if (set instanceof ErrorReply) return set;
   const created = set === undefined;
   if (set === undefined) set = new Set();
-  const added = addMembers(c, set, argv.slice(2));
+  const added = addMembers(c, set, argv, 2);
   if (created) c.db.set(key, set);
   else if (added > 0) c.db.touchWrite(key);
   if (added > 0) {

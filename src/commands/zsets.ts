@@ -383,6 +383,8 @@ function zrangeGeneric(c: Client, argv: string[], o: RangeOpts): Reply {
       if (start < 0) start = 0;
       if (!(start > end || start >= len)) {
         if (end >= len) end = len - 1;
+        // The common reply, members only: no [member, score] pair per element.
+        if (!withScores && o.store === null) return z.rangeMembers(start, end, rev);
         items = z.range(start, end, rev);
       }
     } else if (type === "score") items = z.rangeByScore(sr!, rev, offset, limit);

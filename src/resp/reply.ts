@@ -108,15 +108,31 @@ function encodeError(msg: string): string {
   return "-" + clean + "\r\n";
 }
 
+/**
+ * "$<n>\r\n" and "*<n>\r\n" for small n, made once: formatting the length is a number to
+ * string conversion per bulk string (per member of an LRANGE or ZRANGE reply), which on
+ * JavaScriptCore allocates.
+ */
+const HEADERS = 1024;
+const BULK_HEADER: string[] = [];
+const ARRAY_HEADER: string[] = [];
+for (let n = 0; n < HEADERS; n++) {
+  BULK_HEADER.push("$" + n + "\r\n");
+  ARRAY_HEADER.push("*" + n + "\r\n");
+}
+
 /** Append the encoding of `r` for protocol `proto` (2 or 3) and return the new string. */
 export function encode(r: Reply, proto: number): string {
-  if (typeof r === "string") return "$" + r.length + "\r\n" + r + "\r\n";
+  if (typeof r === "string") {
+    const n = r.length;
+    return (n < HEADERS ? BULK_HEADER[n] : "$" + n + "\r\n") + r + "\r\n";
+  }
   if (typeof r === "number") return ":" + r + "\r\n";
   if (r === null) return proto === 3 ? "_\r\n" : "$-1\r\n";
   if (r instanceof IntText) return ":" + r.text + "\r\n";
   if (r instanceof Simple) return r.wire ?? (r.wire = "+" + r.value + "\r\n");
   if (Array.isArray(r)) {
-    let s = "*" + r.length + "\r\n";
+    let s = r.length < HEADERS ? ARRAY_HEADER[r.length] : "*" + r.length + "\r\n";
     for (let i = 0; i < r.length; i++) s += encode(r[i], proto);
     return s;
   }

@@ -306,6 +306,18 @@ export class ZSet {
     return out;
   }
 
+  /** The members of {@link range}, without their scores. */
+  rangeMembers(start: number, end: number, rev: boolean): string[] {
+    const out: string[] = [];
+    const n = this.size;
+    let x = this.sl.byRank(rev ? n - start : start + 1);
+    for (let i = start; i <= end && x !== null; i++) {
+      out.push(x.member);
+      x = rev ? x.prev : x.next[0];
+    }
+    return out;
+  }
+
   /** [first rank, last rank] (1-based, inclusive) of the score range; first > last when empty. */
   private scoreRanks(r: ScoreRange): [number, number] {
     if (scoreRangeEmpty(r) || this.size === 0) return [1, 0];
