@@ -15,6 +15,7 @@ import { BLOCKED, type Command } from "./commands/table.ts";
 import type { Server } from "./server.ts";
 import type { Db } from "./store/keyspace.ts";
 import type { User } from "./acl/user.ts";
+import { emptyAllowedMemo } from "./acl/acl.ts";
 import { dispatch, call, lookup } from "./dispatch.ts";
 import type { JournalEntry } from "./persist/types.ts";
 
@@ -77,6 +78,8 @@ export class Client {
   proto = 2;
   db: Db;
   user: User;
+  /** The last command the ACL check allowed (acl.ts AllowedMemo). */
+  aclAllowed = emptyAllowedMemo();
   authenticated = false;
   name = "";
   libName = "";

@@ -41,6 +41,7 @@ import { splitArgs } from "../resp/parser.ts";
 import { User, hasSpaces, hashPassword } from "./user.ts";
 import { RULE_ERROR_TEXT, applyTrusted, applyUserRule, describeUser, mergeSelectorArgs, ruleHooks, stageUser } from "./rules.ts";
 import { ACL_OK, DENIED_CMD, DENIED_KEY, channelAllowed, checkUser, denialText, execReason, fullKeyAccess, type CheckResult } from "./check.ts";
+import { getKeys, type KeyRef } from "../commands/keys.ts";
 import { AclLog, type LogContext, type LogReason } from "./log.ts";
 import { aclFileText, loadAclFile, saveAclFile } from "./file.ts";
 import { ThrottledError } from "../security/throttle.ts";
@@ -189,8 +190,13 @@ export class Acl {
     this.server.security?.onCommand(c, cmd, argv);
     const u = c.user;
     if (u.unrestricted) return null;
+    const memo = c.aclAllowed;
+    if (memo.user === u && memo.gen === u.gen && memo.cmd === cmd && memo.arg1 === argv[1] && memo.keys === getKeys(cmd, argv)) return null;
     const r = checkUser(u, cmd, argv);
-    if (r.code === ACL_OK) return null;
+    if (r.code === ACL_OK) {
+      rememberAllowed(memo, u, cmd, argv);
+      return null;
+    }
     this.recordDenial(c, r, cmd, argv, context);
     return new ErrorReply("NOPERM " + denialText(r.code, u, cmd));
   }
@@ -495,3 +501,35 @@ export class Acl {
   }
 }
 
+
+/**
+ * A connection's last allowed command, so the next one that is the same command on the same
+ * first argument (a pipeline on one key) is allowed without the check. Kept only where the
+ * verdict depends on nothing else: a command without subcommands or channels whose only key,
+ * if any, is argument 1 (so argv[1] is both the key and the first argument that first-arg
+ * rules look at), and for the key flags getKeys gave (the same shared array). Void when the
+ * user's rules change (User.gen) or the connection becomes another user.
+ */
+export interface AllowedMemo {
+  user: User | null;
+  gen: number;
+  cmd: Command | null;
+  arg1: string | undefined;
+  keys: readonly KeyRef[] | null;
+}
+
+export function emptyAllowedMemo(): AllowedMemo {
+  return { user: null, gen: 0, cmd: null, arg1: undefined, keys: null };
+}
+
+function rememberAllowed(memo: AllowedMemo, u: User, cmd: Command, argv: string[]): void {
+  memo.user = null;
+  if (cmd.parent !== null || cmd.channels.length !== 0) return;
+  const keys = getKeys(cmd, argv);
+  if (keys.length > 1 || (keys.length === 1 && keys[0].pos !== 1)) return;
+  memo.user = u;
+  memo.gen = u.gen;
+  memo.cmd = cmd;
+  memo.arg1 = argv[1];
+  memo.keys = keys;
+}

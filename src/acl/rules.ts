@@ -193,6 +193,7 @@ export function applySelectorRule(s: Selector, op: string): RuleErrno | null {
 
 /** Apply one user-level rule (flags, passwords, selectors, reset) or a root selector rule. */
 export function applyUserRule(u: User, op: string, allChannelsByDefault: boolean): RuleErrno | null {
+  u.gen++;
   if (op.length === 0) return null;
   const lower = op.toLowerCase();
   if (lower === "on") u.enabled = true;

@@ -87,6 +87,11 @@ export class User {
   /** selectors[0] is the root selector. */
   selectors: Selector[];
   /**
+   * Bumped by every change of this user's rules (applyUserRule, copyFrom, refresh): a
+   * connection's remembered verdict (acl.ts AllowedMemo) is void once it moves.
+   */
+  gen = 0;
+  /**
    * Root selector allows every command, key and channel: the permission check can stop at once.
    * Kept up to date by {@link User.refresh}.
    */
@@ -110,6 +115,7 @@ export class User {
 
   /** Take every rule of `src` (Redis's ACLCopyUser): the name stays. */
   copyFrom(src: User): void {
+    this.gen++;
     this.enabled = src.enabled;
     this.nopass = src.nopass;
     this.skipSanitize = src.skipSanitize;
@@ -120,6 +126,7 @@ export class User {
 
   /** Recompute derived state after a change. */
   refresh(): void {
+    this.gen++;
     const r = this.selectors[0];
     this.unrestricted = r.allCommands && r.allKeys && r.allChannels;
   }
