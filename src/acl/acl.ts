@@ -501,7 +501,6 @@ export class Acl {
   }
 }
 
-
 /**
  * A connection's last allowed command, so the next one that is the same command on the same
  * first argument (a pipeline on one key) is allowed without the check. Kept only where the

@@ -86,7 +86,10 @@ const SLICE_BYTES = 1 << 20;
 const SLICE_RECORDS = 4096;
 /** Period of the everysec fsync and of retries after a failed write. */
 const TIMER_MS = 1000;
-/** The pending-record buffer starts at this size, grows by doubling, and shrinks back after a write when it grew past PENDING_KEEP. */
+/**
+ * The pending-record buffer starts at PENDING_INITIAL bytes and grows by doubling; after a
+ * write it goes back to that size if it grew past PENDING_KEEP.
+ */
 const PENDING_INITIAL = 64 * 1024;
 const PENDING_KEEP = 4 * 1024 * 1024;
 
