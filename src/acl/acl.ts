@@ -191,10 +191,11 @@ export class Acl {
     const u = c.user;
     if (u.unrestricted) return null;
     const memo = c.aclAllowed;
-    if (memo.user === u && memo.gen === u.gen && memo.cmd === cmd && memo.arg1 === argv[1] && memo.keys === getKeys(cmd, argv)) return null;
-    const r = checkUser(u, cmd, argv);
+    const keys = getKeys(cmd, argv);
+    if (memo.user === u && memo.gen === u.gen && memo.cmd === cmd && memo.arg1 === argv[1] && memo.keys === keys) return null;
+    const r = checkUser(u, cmd, argv, keys);
     if (r.code === ACL_OK) {
-      rememberAllowed(memo, u, cmd, argv);
+      rememberAllowed(memo, u, cmd, argv, keys);
       return null;
     }
     this.recordDenial(c, r, cmd, argv, context);
@@ -521,10 +522,9 @@ export function emptyAllowedMemo(): AllowedMemo {
   return { user: null, gen: 0, cmd: null, arg1: undefined, keys: null };
 }
 
-function rememberAllowed(memo: AllowedMemo, u: User, cmd: Command, argv: string[]): void {
+function rememberAllowed(memo: AllowedMemo, u: User, cmd: Command, argv: string[], keys: readonly KeyRef[]): void {
   memo.user = null;
   if (cmd.parent !== null || cmd.channels.length !== 0) return;
-  const keys = getKeys(cmd, argv);
   if (keys.length > 1 || (keys.length === 1 && keys[0].pos !== 1)) return;
   memo.user = u;
   memo.gen = u.gen;

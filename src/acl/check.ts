@@ -172,10 +172,9 @@ function selectorCheck(s: Selector, cmd: Command, argv: string[], keys: readonly
   return OK_RESULT;
 }
 
-/** Check a user against a command and its arguments. */
-export function checkUser(u: User, cmd: Command, argv: string[]): CheckResult {
+/** Check a user against a command and its arguments (`keys`: getKeys(cmd, argv), when the caller has it). */
+export function checkUser(u: User, cmd: Command, argv: string[], keys: readonly KeyRef[] = getKeys(cmd, argv)): CheckResult {
   if (u.unrestricted) return OK_RESULT;
-  const keys = getKeys(cmd, argv);
   let code = DENIED_CMD;
   let pos = 0;
   const selectors = u.selectors;
