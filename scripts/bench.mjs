@@ -3,9 +3,10 @@
 //
 // Every server (redis-server and aki under Bun, Deno, Node and as the native binary) runs
 // pinned to core 0, redis-benchmark to core 1 (taskset; unpinned when there is one core or no
-// taskset). For each test and pipeline depth the servers take turns (the order rotates each
-// repetition), and the table shows medians of the repetitions: requests/s, the aki/redis
-// ratio, and each server's CPU time per request. CPU is read from /proc/PID around each run
+// taskset). Each server first gets an unmeasured warm-up run of every test; then, for each
+// test and pipeline depth, the servers take turns (the order rotates each repetition), and the
+// table shows medians of the repetitions: requests/s, the aki/redis ratio, and each server's
+// CPU time per request. CPU is read from /proc/PID around each run
 // (the sum of the threads' run time in /proc/PID/task/*/schedstat, nanoseconds; /proc/PID/stat
 // utime+stime when that is missing) and summed over the repetitions; the sys share comes from
 // /proc/PID/stat. CPU per request stays meaningful when the single-threaded benchmark client,
@@ -238,12 +239,12 @@ function cpuOf(pid) {
 }
 
 /** One redis-benchmark run against srv: { rps, cpu: { total, user, sys } | null, n }. */
-function runBench(srv, test, P, extra = []) {
+function runBench(srv, test, P, extra = [], n = N) {
   const custom = CUSTOM[test];
   if (custom?.fill) spawnSync("redis-benchmark", ["-p", String(srv.port), "-q", ...extra, ...custom.fill], { encoding: "utf8" });
   const before = cpuOf(srv.pid);
   const what = custom ? custom.args : ["-t", test];
-  const args = [...clientPin, "redis-benchmark", "-p", String(srv.port), "-q", "-n", String(N), "-c", String(CLIENTS), "-P", String(P), ...extra, ...what];
+  const args = [...clientPin, "redis-benchmark", "-p", String(srv.port), "-q", "-n", String(n), "-c", String(CLIENTS), "-P", String(P), ...extra, ...what];
   const r = spawnSync(args[0], args.slice(1), { encoding: "utf8", maxBuffer: 64 << 20 });
   const after = cpuOf(srv.pid);
   const label = TEST_LABEL[test];
@@ -257,7 +258,7 @@ function runBench(srv, test, P, extra = []) {
     throw new Error(`redis-benchmark ${test} -P ${P} against ${srv.name} gave no figure: ${(r.stdout + r.stderr).slice(-400)}`);
   }
   const cpu = before && after ? { total: after.total - before.total, user: after.user - before.user, sys: after.sys - before.sys } : null;
-  return { rps, cpu, n: N };
+  return { rps, cpu, n };
 }
 
 const median = (xs) => {
@@ -284,6 +285,11 @@ function summarize(runs) {
 function matrix(servers, tests, pipelines, extraArgs = () => []) {
   const names = Object.keys(servers);
   const raw = {};
+  // Warm-up, not measured: a quarter run of each test at the deepest pipeline on every server,
+  // so the first measured repetition does not pay for JIT compilation and first heap growth
+  // (a long-running server is past both; redis-server is unaffected).
+  const warmP = Math.max(...pipelines);
+  for (const name of names) for (const t of tests) runBench(servers[name], t, warmP, extraArgs(name), Math.max(1000, Math.floor(N / 4)));
   for (let rep = 0; rep < REPS; rep++) {
     const order = names.map((_, i) => names[(i + rep) % names.length]);
     for (const t of tests) {
