@@ -358,6 +358,11 @@ export function renderValue(dir: Directive, v: ConfigValue): string {
   return String(v);
 }
 
+/** Every directive name, each followed by its alias if it has one, with its directive. */
+const NAMES: readonly [string, Directive][] = DIRECTIVES.flatMap((dir): [string, Directive][] =>
+  dir.alias ? [[dir.name, dir], [dir.alias, dir]] : [[dir.name, dir]]
+);
+
 /** Live configuration values, by canonical directive name. */
 export class Config {
   private values = new Map<string, ConfigValue>();
@@ -439,13 +444,19 @@ export class Config {
     return null;
   }
 
-  /** CONFIG GET patterns: [name, value] pairs for every directive (and alias) matching any pattern. */
+  /** [name, value] for every directive and alias, in CONFIG GET's order. */
   entries(): [string, string][] {
+    return NAMES.map(([name, dir]) => [name, renderValue(dir, this.values.get(dir.name)!)]);
+  }
+
+  /**
+   * CONFIG GET: [name, value] for every directive or alias whose name `match` accepts, in
+   * {@link entries}' order; only those values are rendered (redis-benchmark asks for two
+   * names at the start of every run).
+   */
+  matching(match: (name: string) => boolean): [string, string][] {
     const out: [string, string][] = [];
-    for (const dir of DIRECTIVES) {
-      out.push([dir.name, renderValue(dir, this.values.get(dir.name)!)]);
-      if (dir.alias) out.push([dir.alias, renderValue(dir, this.values.get(dir.name)!)]);
-    }
+    for (const [name, dir] of NAMES) if (match(name)) out.push([name, renderValue(dir, this.values.get(dir.name)!)]);
     return out;
   }
 

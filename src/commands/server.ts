@@ -177,18 +177,15 @@ export function infoText(s: Server, args: string[]): string {
 function configGet(c: Client, argv: string[]): Reply {
   const seen = new Set<string>();
   const pairs: Reply[] = [];
-  const entries = c.server.config.entries();
   for (let i = 2; i < argv.length; i++) {
     // As Redis: a name without glob characters is looked up (case-insensitively); a pattern is
     // matched with nocase, where an escaped class member still compares exactly.
     const pat = argv[i];
     const exact = /[[*?]/.test(pat) ? null : pat.toLowerCase();
-    for (const [name, value] of entries) {
-      if (seen.has(name)) continue;
-      if (exact !== null ? name === exact : globMatch(pat, name, true)) {
-        seen.add(name);
-        pairs.push(name, value);
-      }
+    const found = c.server.config.matching((name) => !seen.has(name) && (exact !== null ? name === exact : globMatch(pat, name, true)));
+    for (const [name, value] of found) {
+      seen.add(name);
+      pairs.push(name, value);
     }
   }
   return new MapReply(pairs);
