@@ -374,7 +374,12 @@ async function serverMain(args: string[]): Promise<void> {
   });
 }
 
-function checkMain(args: string[]): void {
+/**
+ * `aki check FILE [--fix]`. Checking alone only reads, so it may look at a file a server is
+ * using. --fix may truncate the file, so it first takes the file's single-writer lock, as a
+ * server does: while a server holds it, --fix refuses (exit 1) and leaves the file alone.
+ */
+async function checkMain(args: string[]): Promise<void> {
   let parsed;
   try {
     parsed = parseArgs({ args, options: { fix: { type: "boolean" } }, allowPositionals: true, strict: true });
@@ -383,7 +388,20 @@ function checkMain(args: string[]): void {
   }
   const file = parsed.positionals[0];
   if (!file) fail("usage: aki check FILE [--fix]");
-  const r = checkFile(file, !!parsed.values.fix);
+  const fix = !!parsed.values.fix;
+  let lock: Awaited<ReturnType<typeof acquireDbfileLock>> | null = null;
+  if (fix) {
+    try {
+      lock = await acquireDbfileLock(file);
+    } catch (e) {
+      fail(`aki check: cannot lock data file ${file}: ${(e as Error).message}`);
+    }
+    if (lock === "busy") {
+      fail(`aki check: data file ${file} is in use by an aki server (it holds the file's lock); stop the server before --fix`);
+    }
+  }
+  const r = checkFile(file, fix);
+  if (lock !== null && lock !== "unsupported") lock.release();
   proc.stdout(r.message);
   proc.exit(r.ok ? 0 : 1);
 }

@@ -650,6 +650,25 @@ describe("durable store: torn tails and damage", () => {
     assert.match(r.out, new RegExp(`OK: ${keys.length} records, ${last.offset} bytes`));
   });
 
+  test("aki check --fix refuses while a server holds the file; a plain check may look", async () => {
+    const file = path.join(tempDir(), "check-live.aki");
+    fs.copyFileSync(base, file);
+    const s = await spawnAki(["--dbfile", file]);
+    try {
+      const bytes = fs.readFileSync(file);
+      let r = akiCheck(file, true);
+      assert.equal(r.code, 1, r.out);
+      assert.ok(r.out.includes(`aki check: data file ${file} is in use by an aki server`), r.out);
+      assert.deepEqual(fs.readFileSync(file), bytes, "the file is left untouched");
+      r = akiCheck(file);
+      assert.equal(r.code, 0, r.out);
+    } finally {
+      await s.stop();
+    }
+    const r = akiCheck(file, true);
+    assert.equal(r.code, 0, r.out);
+  });
+
   test("damage before the tail: the server refuses to start naming file and offset; aki check agrees", async () => {
     const recs = readRecords(base);
     const victim = recs[1];
