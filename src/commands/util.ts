@@ -44,9 +44,8 @@ export function parseInt64(s: string): number | bigint | null {
     }
     return neg ? -n : n;
   }
+  // 16 to 20 characters (shorter ones returned above).
   if (len === 0 || len > 20 || !INT_RE.test(s)) return null;
-  if (s === "-0") return null;
-  if (s.length < 16) return Number(s);
   const b = BigInt(s);
   if (b > I64_MAX || b < I64_MIN) return null;
   if (b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(b);
