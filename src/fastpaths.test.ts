@@ -1,6 +1,7 @@
 /**
  * The hot-path shortcuts (issue "Performance") give the same answers as the general code:
- * - the request parser's one-pass header reading, short-argument decoding and string cache:
+ * - the request parser's one-pass header reading, short-argument decoding, string cache and reuse
+ *   of the previous argv[1]:
  *   the same commands, errors and buffered counts whatever the chunking;
  * - the ACL key check's per-selector pattern index and literal / prefix tests: the same verdict
  *   as globMatch against every pattern;
@@ -105,6 +106,30 @@ describe("hot-path shortcuts", () => {
     for (const argv of [["SET", "k", "\xff\x00\x80"], ["set", "k", "v"], ["SeT", "k", "\xff\x00\x81"], ["SET", "k", "\xff\x00\x80"]]) {
       p.push(Buffer.from(`*${argv.length}\r\n${cmd(argv)}`, "latin1"));
       assert.deepEqual(p.next(), argv);
+    }
+  });
+
+  test("parser: argv[1] like the previous command's but for one byte comes back exactly", () => {
+    // The parser hands back the previous argv[1] when the bytes are the same: a key of the
+    // same length differing in any one byte (first, last, high bit) must not be taken for it.
+    const p = new RequestParser();
+    const send = (argv: string[]) => {
+      p.push(Buffer.from(`*${argv.length}\r\n` + argv.map((a) => `$${a.length}\r\n${a}\r\n`).join(""), "latin1"));
+      return p.next() as string[];
+    };
+    for (const n of [1, 2, 8, 9, 16, 32, 33, 64, 65, 100]) {
+      const base = Array.from({ length: n }, (_, i) => String.fromCharCode(0x61 + (i % 26))).join("");
+      for (let at = 0; at < n; at++) {
+        for (const ch of ["\xff", "\x00", "A"]) {
+          const other = base.slice(0, at) + ch + base.slice(at + 1);
+          assert.deepEqual(send(["GET", base]), ["GET", base]);
+          assert.deepEqual(send(["GET", base]), ["GET", base]);
+          assert.deepEqual(send(["SET", other, base]), ["SET", other, base]);
+          assert.deepEqual(send(["GET", other]), ["GET", other]);
+          assert.deepEqual(send(["PING"]), ["PING"]);
+          assert.deepEqual(send(["GET", base.slice(0, n - 1)]), ["GET", base.slice(0, n - 1)]);
+        }
+      }
     }
   });
 

@@ -236,6 +236,29 @@ export class RequestParser {
   /** buf is the transport's memory, to be copied before we wait for more input. */
   private borrowed = false;
 
+  /** argv[1] of the previous command (see firstArg). */
+  private lastArg1 = "";
+
+  /**
+   * argv[1] (the key of most commands): when it has the bytes of the previous command's, the
+   * same string again. A connection that repeats its key (a counter, a session, a pipeline on
+   * one item) then allocates no string for it, the keyspace Map reuses the hash the runtime
+   * keeps on the string, and the ACL check's memo compares one pointer. A different key costs
+   * a length test or a compare that starts at the end, where keys usually differ.
+   */
+  private firstArg(buf: Buffer, start: number, end: number): string {
+    const last = this.lastArg1;
+    const n = end - start;
+    if (n === last.length && n <= 64) {
+      let k = n - 1;
+      while (k >= 0 && last.charCodeAt(k) === buf[start + k]) k--;
+      if (k < 0) return last;
+    }
+    const s = cachedKey(buf, start, end);
+    this.lastArg1 = s;
+    return s;
+  }
+
   /** Bytes received but not yet consumed (for client-query-buffer-limit and CLIENT LIST qbuf). */
   get buffered(): number {
     return this.buf.length - this.pos + this.partsLen + this.argvBytes;
@@ -389,7 +412,11 @@ export class RequestParser {
           return null;
         }
         this.argv[this.argi] =
-          this.argi === 0 ? cachedString(buf, this.pos, this.pos + this.bulkLen, 32) : cachedKey(buf, this.pos, this.pos + this.bulkLen);
+          this.argi === 0
+            ? cachedString(buf, this.pos, this.pos + this.bulkLen, 32)
+            : this.argi === 1
+            ? this.firstArg(buf, this.pos, this.pos + this.bulkLen)
+            : cachedKey(buf, this.pos, this.pos + this.bulkLen);
         this.argi++;
         this.argvBytes += need;
         this.pos += need;
