@@ -287,7 +287,7 @@ function summarize(runs) {
  * Run tests x pipelines on servers (name -> srv), alternating, REPS times.
  * Returns results[test][P][name] = summary.
  */
-function matrix(servers, tests, pipelines, extraArgs = () => []) {
+function matrix(servers, tests, pipelines, extraArgs = () => [], group = 1) {
   const names = Object.keys(servers);
   const raw = {};
   // Warm-up, not measured: a quarter run (at least 5000 requests) of each test at the deepest
@@ -304,7 +304,11 @@ function matrix(servers, tests, pipelines, extraArgs = () => []) {
     }
   }
   for (let rep = 0; rep < REPS; rep++) {
-    const order = names.map((_, i) => names[(i + rep) % names.length]);
+    // Rotate who goes first each repetition. With group > 1, names come in groups (a server as
+    // two users) that stay together, in turn forwards and backwards.
+    const groups = [];
+    for (let i = 0; i < names.length; i += group) groups.push(names.slice(i, i + group));
+    const order = groups.map((_, i) => groups[(i + rep) % groups.length]).flatMap((g) => (rep % 2 ? [...g].reverse() : g));
     for (const t of tests) {
       for (const P of pipelines) {
         for (const name of order) {
@@ -414,17 +418,24 @@ async function variantAcl() {
       both[name] = srv;
       both[name + "+acl"] = srv;
     }
-    const res = matrix(both, useTests, PIPELINES, (name) => (name.endsWith("+acl") ? ["--user", "bench", "-a", "benchpw"] : []));
+    const res = matrix(both, useTests, PIPELINES, (name) => (name.endsWith("+acl") ? ["--user", "bench", "-a", "benchpw"] : []), 2);
     results.acl = res;
     emit(`\n### Restricted ACL user vs default user (ratio = restricted / default on the same server)\n`);
     emit(`Rules: ${ACL_RULES.join(" ")}\n`);
+    emit(
+      "Medians of ops/s; the ratio is the median of each repetition's restricted / default, two runs\n" +
+        "made one after the other on the same server (in turn default first and restricted first), so a slow\n" +
+        "spell of the machine, which moves both, cancels out.\n",
+    );
     const names = Object.keys(servers);
     const rows = [];
     for (const t of Object.keys(res)) for (const P of Object.keys(res[t])) {
       rows.push([`${TEST_LABEL[t]} -P ${P}`, ...names.map((n) => {
         const d = res[t][P][n];
         const a = res[t][P][n + "+acl"];
-        return `${fmtRps(a.rps)} / ${fmtRps(d.rps)} (${fmtRatio(a.rps / d.rps)})`;
+        const paired = median(a.runs.map((x, i) => x / d.runs[i]).filter(Number.isFinite));
+        res[t][P][n + "+acl"].pairedRatio = paired;
+        return `${fmtRps(a.rps)} / ${fmtRps(d.rps)} (${fmtRatio(paired)})`;
       })]);
     }
     emit(table(["test", ...names], rows));
