@@ -131,6 +131,11 @@ describe("hot-path shortcuts", () => {
         }
       }
     }
+    // A large argv[1] is not remembered: an idle connection would hold on to it.
+    const big = "b".repeat(100_000);
+    assert.deepEqual(send(["ECHO", big]), ["ECHO", big]);
+    assert.deepEqual(send(["ECHO", big]), ["ECHO", big]);
+    assert.ok((p as unknown as { lastArg1: string }).lastArg1.length <= 64);
   });
 
   test("parser: the key cache returns each 9-32 byte key exactly, neighbours that share its index included", () => {

@@ -165,6 +165,16 @@ const KEY_SLOTS = 4096;
 const keys: (string | undefined)[] = new Array(KEY_SLOTS).fill(undefined);
 const keyHashes = new Int32Array(KEY_SLOTS);
 
+/** Does the binary string s have the bytes at buf[start, start + s.length)? Compares from the end, where keys usually differ. */
+function sameBytes(s: string, buf: Buffer, start: number): boolean {
+  let k = s.length - 1;
+  while (k >= 0 && s.charCodeAt(k) === buf[start + k]) k--;
+  return k < 0;
+}
+
+/** The longest argv[1] the parser remembers (RequestParser.firstArg). */
+const FIRST_ARG_MAX = 64;
+
 function cachedKey(buf: Buffer, start: number, end: number): string {
   const n = end - start;
   if (n <= 8) return cachedString(buf, start, end, 8);
@@ -184,11 +194,7 @@ function cachedKey(buf: Buffer, start: number, end: number): string {
     return latin1(buf, start, end);
   }
   const cached = keys[slot];
-  if (cached !== undefined && cached.length === n) {
-    let k = n - 1;
-    while (k >= 0 && cached.charCodeAt(k) === buf[start + k]) k--;
-    if (k < 0) return cached;
-  }
+  if (cached !== undefined && cached.length === n && sameBytes(cached, buf, start)) return cached;
   const s = latin1(buf, start, end);
   keys[slot] = s;
   return s;
@@ -247,13 +253,11 @@ export class RequestParser {
    * a length test or a compare that starts at the end, where keys usually differ.
    */
   private firstArg(buf: Buffer, start: number, end: number): string {
-    const last = this.lastArg1;
     const n = end - start;
-    if (n === last.length && n <= 64) {
-      let k = n - 1;
-      while (k >= 0 && last.charCodeAt(k) === buf[start + k]) k--;
-      if (k < 0) return last;
-    }
+    // Only short ones are kept: an idle connection must not hold on to a large argument.
+    if (n > FIRST_ARG_MAX) return cachedKey(buf, start, end);
+    const last = this.lastArg1;
+    if (n === last.length && sameBytes(last, buf, start)) return last;
     const s = cachedKey(buf, start, end);
     this.lastArg1 = s;
     return s;
