@@ -444,7 +444,7 @@ async function variantAcl() {
         const d = res[t][P][n];
         const a = res[t][P][n + "+acl"];
         const paired = median(a.runs.map((x, i) => x / d.runs[i]).filter(Number.isFinite));
-        res[t][P][n + "+acl"].pairedRatio = paired;
+        a.pairedRatio = paired;
         return `${fmtRps(a.rps)} / ${fmtRps(d.rps)} (${fmtRatio(paired)})`;
       })]);
     }
