@@ -20,7 +20,7 @@
 //            with 5x -n requests a run when pipelined (a ratio that must resolve 3%)
 //   d1024    SET/GET with 1 KB values
 //   r1m      SET/GET/INCR over 1,000,000 distinct keys (-r 1000000), with persistence: the
-//            default runs hammer one key per test, which aki's repeated-key cache (Bun) favours
+//            default runs hammer one key per test, which aki's reuse of repeated keys favours
 //   memory   RSS after loading 1,000,000 small keys, then a 100,000-field hash, a 100,000-member
 //            set and a 100,000-member sorted set (redis-cli --pipe), against redis-server
 //
