@@ -446,7 +446,7 @@ export class Config {
 
   /** [name, value] for every directive and alias, in CONFIG GET's order. */
   entries(): [string, string][] {
-    return NAMES.map(([name, dir]) => [name, renderValue(dir, this.values.get(dir.name)!)]);
+    return this.matching(() => true);
   }
 
   /**
